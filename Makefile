@@ -1,0 +1,44 @@
+# Works on a fresh machine with python3, make and git: uv comes from PATH, or is installed
+# (pinned) into .tools/ on first use.
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+DEMO_DIR := build/demo
+DEMO_SLUG := tumor-classifier
+
+.PHONY: help install lint format test demo clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.installed ## Create .venv with the template's tooling
+
+lint: install ## Lint the template's hooks and tests
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install ## Format the template's hooks and tests
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test: install ## Run every template test: bake each option combination and gate the result
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) pytest
+
+demo: install ## Bake the template with its defaults into build/demo and run the baked repo's main job
+	rm -rf $(DEMO_DIR)
+	$(RUN) cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	$(MAKE) -C $(DEMO_DIR)/$(DEMO_SLUG) UV=$(UV) local
+
+clean: ## Remove build outputs and environments
+	rm -rf build .venv .tools

@@ -1,0 +1,137 @@
+"""The self-test harness: bake the template, then run the baked repository's own gate in it.
+
+Baking is cookiecutter's own API. Installing the baked repository's dependencies costs about a
+gigabyte, so every bake shares one environment built once per session from the default bake;
+each bake's own `src/` goes first on PYTHONPATH, so the code under test is the bake's own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cookiecutter.generate import generate_context
+from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def uv() -> str:
+    """The uv that runs this session (`uv run` exports UV), else the one on PATH."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        pytest.fail("uv is needed: run the tests with `make test`")
+    return found
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for commands run in a baked repo: fake AWS credentials, no profile."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "VIRTUAL_ENV", "UV_PROJECT", "PYTHON"))
+    }
+    env.update(FAKE_AWS)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class BakedProject:
+    """A repository baked from the template, with helpers to inspect it and run in it."""
+
+    path: Path
+    answers: dict[str, str]
+    venv: Path | None = field(default=None)
+
+    @property
+    def package(self) -> str:
+        return self.path.name.replace("-", "_")
+
+    def has_file(self, relative: str) -> bool:
+        return (self.path / relative).is_file()
+
+    def read(self, relative: str) -> str:
+        return (self.path / relative).read_text(encoding="utf-8")
+
+    def files(self) -> set[str]:
+        """Every file, relative, excluding what running commands in it leaves behind."""
+        skip = {".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
+        return {
+            p.relative_to(self.path).as_posix()
+            for p in self.path.rglob("*")
+            if p.is_file() and not skip.intersection(p.relative_to(self.path).parts)
+        }
+
+    def run(
+        self, *command: str, check: bool = True, timeout: float = 600, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command in the repo with the shared environment first on PATH."""
+        extra = dict(env)
+        if self.venv is not None:
+            extra["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+            extra["PYTHONPATH"] = str(self.path / "src")
+        result = subprocess.run(
+            command,
+            cwd=self.path,
+            env=clean_env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(
+                f"`{' '.join(command)}` exited {result.returncode} in {self.path.name}\n"
+                f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            )
+        return result
+
+
+def bake(output_dir: Path, **answers: str) -> BakedProject:
+    """Bake the template with these answers (the rest default) into output_dir."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        extra_context=answers,
+        output_dir=str(output_dir),
+        accept_hooks=True,
+    )
+    return BakedProject(Path(path), rendered_answers(**answers))
+
+
+def rendered_answers(**answers: str) -> dict[str, str]:
+    """The answers as cookiecutter renders them (derived defaults filled in)."""
+    context = generate_context(
+        context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=answers
+    )
+    return dict(prompt_for_config(context, no_input=True))
+
+
+@pytest.fixture(scope="session")
+def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment with every dependency group of the generated project."""
+    root = tmp_path_factory.mktemp("shared-env")
+    project = bake(root / "bake")
+    venv = root / "venv"
+    subprocess.run(
+        [uv(), "sync", "--all-groups", "--quiet"],
+        cwd=project.path,
+        env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
+        check=True,
+        timeout=900,
+    )
+    return venv

@@ -1,0 +1,136 @@
+"""Bake named option combinations; check each file set and run each baked repo's own gate."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BakedProject, bake
+
+# Every choice of every option at least once, and each branching x approval pair (they meet in
+# the workflows and the IaC). Strategy x instance count meet in the hook and the deploy checks.
+COMBINATIONS = [
+    pytest.param({}, id="github-flow-canary-manual"),
+    pytest.param(
+        {"branching_model": "gitflow", "deployment_strategy": "linear", "approval_mode": "automatic"},
+        id="gitflow-linear-automatic",
+    ),
+    pytest.param(
+        {
+            "deployment_strategy": "all-at-once",
+            "approval_mode": "automatic",
+            "endpoint_instance_count": "1",
+            "python_version": "3.12",
+        },
+        id="github-flow-all-at-once-automatic-1-instance-py312",
+    ),
+    pytest.param(
+        {"branching_model": "gitflow", "deployment_strategy": "rolling", "endpoint_instance_count": "3"},
+        id="gitflow-rolling-manual-3-instances",
+    ),
+]
+
+
+def expected_files(answers: dict[str, str], package: str) -> set[str]:
+    """The exact file set a bake with these answers must produce."""
+    src = f"src/{package}"
+    return {
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        ".python-version",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        f"{src}/__init__.py",
+        f"{src}/__main__.py",
+        f"{src}/cli.py",
+        f"{src}/config.py",
+        f"{src}/errors.py",
+        "tests/conftest.py",
+        "tests/test_cli.py",
+        "tests/test_config.py",
+    }
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS)
+def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path) -> BakedProject:
+    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
+    project.venv = shared_venv
+    return project
+
+
+def test_exact_file_set(baked: BakedProject) -> None:
+    assert baked.files() == expected_files(baked.answers, baked.package)
+
+
+# GitHub's own expressions `${{ ... }}` are meant to survive baking; nothing else may.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+
+
+def test_no_leftover_jinja(baked: BakedProject) -> None:
+    leftovers = [
+        f"{name}: {line.strip()}"
+        for name in sorted(baked.files())
+        for line in baked.read(name).splitlines()
+        if LEFTOVER_JINJA.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_config_files_parse_and_carry_answers(baked: BakedProject) -> None:
+    pyproject = tomllib.loads(baked.read("pyproject.toml"))
+    assert pyproject["project"]["name"] == baked.path.name
+    assert pyproject["project"]["description"] == baked.answers["description"]
+    for name in baked.files():
+        text = baked.read(name)
+        if name.endswith((".yml", ".yaml")):
+            assert yaml.safe_load(text) is not None, name
+        elif name.endswith(".json"):
+            json.loads(text)
+        elif name.endswith(".py"):
+            ast.parse(text, filename=name)
+    assert baked.read(".python-version").strip() == baked.answers["python_version"]
+
+
+def test_config_module_holds_the_answers(baked: BakedProject) -> None:
+    code = (
+        "from {pkg} import config as c; import json; print(json.dumps(["
+        "c.AWS_REGION, c.AWS_ACCOUNT_ID, c.DEPLOYMENT_STRATEGY, c.APPROVAL_MODE, "
+        "c.BRANCHING_MODEL, c.ACCURACY_THRESHOLD, c.ENDPOINT_INSTANCE_COUNT, "
+        "c.GITHUB_OWNER, c.GITHUB_REPO]))"
+    ).format(pkg=baked.package)
+    values = json.loads(baked.run("python", "-c", code).stdout)
+    a = baked.answers
+    assert values == [
+        a["aws_region"],
+        a["aws_account_id"],
+        a["deployment_strategy"],
+        a["approval_mode"],
+        a["branching_model"],
+        float(a["accuracy_threshold"]),
+        int(a["endpoint_instance_count"]),
+        a["github_owner"],
+        a["github_repo"],
+    ]
+
+
+def test_baked_repo_gate_passes_as_baked(baked: BakedProject) -> None:
+    """The baked repo's own lint, format check and tests, with no fix-up pass first."""
+    baked.run("ruff", "check", ".")
+    baked.run("ruff", "format", "--check", ".")
+    result = baked.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_rejected_bake_leaves_nothing(tmp_path: Path) -> None:
+    from cookiecutter.exceptions import FailedHookException
+
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, aws_region="mars-1")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,135 @@
+"""The command line: `python -m {{ cookiecutter.__package }} ...` (or `{{ cookiecutter.project_slug }} ...`).
+
+This module only parses arguments. Each command names its handler as "module:function", and
+the module is imported when the command runs: `--help` stays instant, and the promotion
+commands (registry, deploy, rollback) never import the SageMaker SDK.
+"""
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+STRATEGIES = ("all-at-once", "canary", "linear", "rolling")
+
+
+def _handler(parser: argparse.ArgumentParser, target: str) -> None:
+    parser.set_defaults(handler=target)
+
+
+def _add_run_local(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run-local",
+        help="run preprocess -> train -> evaluate locally on the sample data",
+        description="Run the pipeline's step code as local processes, laid out like the "
+        "SageMaker containers' paths, and judge the model against the accuracy threshold.",
+    )
+    p.add_argument("--data", help="input CSV (default: the bundled sample data)")
+    p.add_argument("--workdir", help="scratch directory for the run (default: build/local)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=config.ACCURACY_THRESHOLD,
+        help="minimum accuracy (default: %(default)s)",
+    )
+    _handler(p, "local:cmd_run_local")
+
+
+def _add_pipeline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pipeline", help="build, upsert and run the SageMaker pipeline")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    definition = actions.add_parser(
+        "definition", help="print the pipeline definition JSON (offline)"
+    )
+    _handler(definition, "pipeline:cmd_definition")
+    upsert = actions.add_parser("upsert", help="create or update the pipeline in SageMaker")
+    _handler(upsert, "pipeline:cmd_upsert")
+    start = actions.add_parser("start", help="start an execution of the pipeline")
+    start.add_argument("--wait", action="store_true", help="wait for the execution to finish")
+    start.add_argument("--commit", help="the commit SHA to record on the execution")
+    _handler(start, "pipeline:cmd_start")
+
+
+def _add_version_choice(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--version", type=int, help="model package version in the group")
+    which.add_argument("--arn", help="model package ARN")
+
+
+def _add_registry(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("registry", help="list, approve and reject model package versions")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _handler(
+        actions.add_parser("list", help="table of the model package versions"), "registry:cmd_list"
+    )
+    _handler(
+        actions.add_parser("latest-approved", help="print the latest Approved package ARN"),
+        "registry:cmd_latest_approved",
+    )
+    for action, verb in (("approve", "Approve"), ("reject", "Reject")):
+        q = actions.add_parser(action, help=f"{verb} a model package version")
+        _add_version_choice(q)
+        q.add_argument("--reason", required=True, help="why (recorded on the package)")
+        if action == "approve":
+            q.add_argument("--force", action="store_true", help="approve even a Rejected package")
+        _handler(q, f"registry:cmd_{action}")
+
+
+def _add_deploy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "deploy",
+        help="deploy an Approved model package to an endpoint",
+        description="Deploy with SageMaker's traffic shifting and alarm-based auto-rollback.",
+    )
+    p.add_argument("--env", required=True, choices=config.ENVIRONMENTS)
+    _add_version_choice(p)
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help=f"traffic shifting strategy (default: all-at-once for staging, "
+        f"{config.DEPLOYMENT_STRATEGY} for prod)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="check and print the plan only")
+    _handler(p, "deploy:cmd_deploy")
+
+
+def _add_rollback(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rollback", help="redeploy the previous known-good model version")
+    p.add_argument("--env", required=True, choices=config.ENVIRONMENTS)
+    p.add_argument("--to-version", type=int, help="version to return to")
+    p.add_argument(
+        "--reject-current", action="store_true", help="mark the current version Rejected"
+    )
+    p.add_argument("--reason", help="why (required with --reject-current)")
+    _handler(p, "deploy:cmd_rollback")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole argument tree, without importing any command's module."""
+    parser = argparse.ArgumentParser(
+        prog="{{ cookiecutter.project_slug }}",
+        description="{{ cookiecutter.project_slug }}: run the ML steps locally, build and run the "
+        "SageMaker pipeline, and promote models from the registry to endpoints.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run_local, _add_pipeline, _add_registry, _add_deploy, _add_rollback):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments, run the command, and turn its outcome into an exit code."""
+    args = build_parser().parse_args(argv)
+    module_name, function_name = args.handler.split(":")
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    try:
+        return int(getattr(module, function_name)(args) or ExitCode.OK)
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return int(error.code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

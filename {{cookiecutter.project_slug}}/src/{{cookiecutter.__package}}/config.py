@@ -1,0 +1,82 @@
+"""Every name this project uses in AWS and GitHub, derived from the template answers in one place.
+
+The CloudFormation stack (infra/), the buildspecs and the workflows use these same names, and
+the tests prove they agree. Change a name here and nowhere else.
+"""
+
+PROJECT = "{{ cookiecutter.project_slug }}"
+PACKAGE = "{{ cookiecutter.__package }}"
+
+AWS_REGION = "{{ cookiecutter.aws_region }}"
+AWS_ACCOUNT_ID = "{{ cookiecutter.aws_account_id }}"
+GITHUB_OWNER = "{{ cookiecutter.github_owner }}"
+GITHUB_REPO = "{{ cookiecutter.github_repo }}"
+
+BRANCHING_MODEL = "{{ cookiecutter.branching_model }}"
+# The branch whose pushes retrain the model and deploy it to staging.
+INTEGRATION_BRANCH = "{{ cookiecutter.__integration_branch }}"
+DEPLOYMENT_STRATEGY = "{{ cookiecutter.deployment_strategy }}"
+APPROVAL_MODE = "{{ cookiecutter.approval_mode }}"
+# The status the pipeline registers a model with when it clears the threshold.
+REGISTRATION_STATUS = "{{ cookiecutter.__approval_status }}"
+ACCURACY_THRESHOLD = {{ cookiecutter.accuracy_threshold | float }}
+
+TRAINING_INSTANCE_TYPE = "{{ cookiecutter.training_instance_type }}"
+ENDPOINT_INSTANCE_TYPE = "{{ cookiecutter.endpoint_instance_type }}"
+ENDPOINT_INSTANCE_COUNT = {{ cookiecutter.endpoint_instance_count | int }}
+
+# The SageMaker scikit-learn image every step runs in (processing, training, serving), and the
+# scikit-learn it ships. The step code must work on that version: `make test-compat` checks.
+SKLEARN_FRAMEWORK_VERSION = "1.4-2-py312"
+SKLEARN_CONTAINER_VERSION = "1.4.2"
+
+ENVIRONMENTS = ("staging", "prod")
+# Blue/green deployments need the new endpoint config to keep the running variant's name.
+VARIANT_NAME = "AllTraffic"
+
+# Bucket names are global, so they carry the account and region.
+SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+ARTIFACT_BUCKET = f"{PROJECT}-artifacts-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# The retrain workflow uploads each commit here; the bucket is versioned, and CodePipeline
+# starts on the object version of that exact upload.
+SOURCE_OBJECT_KEY = "source/source.zip"
+
+MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
+SAGEMAKER_PIPELINE = f"{PROJECT}-training"
+CODEPIPELINE = f"{PROJECT}-release"
+CODEBUILD_TRAIN_PROJECT = f"{PROJECT}-train"
+CODEBUILD_DEPLOY_PROJECT = f"{PROJECT}-deploy"
+
+SAGEMAKER_EXECUTION_ROLE = f"{PROJECT}-sagemaker-execution"
+GITHUB_RETRAIN_ROLE = f"{PROJECT}-github-retrain"
+
+
+def github_deploy_role(env: str) -> str:
+    """The role the manual-deploy workflow assumes for one environment."""
+    return f"{PROJECT}-github-deploy-{_checked(env)}"
+
+
+def endpoint_name(env: str) -> str:
+    """The SageMaker endpoint serving one environment."""
+    return f"{PROJECT}-{_checked(env)}"
+
+
+def alarm_names(env: str) -> dict[str, str]:
+    """The CloudWatch alarms a deployment to `env` rolls back on, by what they watch."""
+    endpoint = endpoint_name(env)
+    return {
+        "5xx": f"{endpoint}-invocation-5xx-errors",
+        "4xx": f"{endpoint}-invocation-4xx-errors",
+        "latency": f"{endpoint}-model-latency",
+    }
+
+
+def role_arn(role_name: str, account_id: str = AWS_ACCOUNT_ID) -> str:
+    """The ARN of one of this project's IAM roles."""
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def _checked(env: str) -> str:
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    return env

@@ -1,0 +1,36 @@
+"""Fixtures for every test: fake AWS credentials, and no network except 127.0.0.1."""
+
+import ipaddress
+import socket
+
+import pytest
+
+from {{ cookiecutter.__package }} import config
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise ConnectionRefusedError(f"tests may only connect to 127.0.0.1, not {host}")
+    _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, no profile, and sockets limited to loopback."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
+    monkeypatch.setenv("AWS_REGION", config.AWS_REGION)
+    # No instance-metadata lookups for credentials or region.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)

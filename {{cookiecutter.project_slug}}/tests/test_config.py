@@ -1,0 +1,55 @@
+"""The names every other part of the project relies on."""
+
+import re
+
+import pytest
+
+from {{ cookiecutter.__package }} import config
+
+
+def test_every_name_starts_with_the_project_slug() -> None:
+    names = [
+        config.SOURCE_BUCKET,
+        config.ARTIFACT_BUCKET,
+        config.MODEL_PACKAGE_GROUP,
+        config.SAGEMAKER_PIPELINE,
+        config.CODEPIPELINE,
+        config.CODEBUILD_TRAIN_PROJECT,
+        config.CODEBUILD_DEPLOY_PROJECT,
+        config.SAGEMAKER_EXECUTION_ROLE,
+        config.GITHUB_RETRAIN_ROLE,
+    ]
+    for env in config.ENVIRONMENTS:
+        names += [config.endpoint_name(env), config.github_deploy_role(env)]
+        names += config.alarm_names(env).values()
+    assert all(name.startswith(f"{config.PROJECT}-") for name in names)
+    assert len(set(names)) == len(names), "two concepts share a name"
+
+
+def test_names_fit_aws_limits() -> None:
+    bucket = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+    assert bucket.fullmatch(config.SOURCE_BUCKET)
+    assert bucket.fullmatch(config.ARTIFACT_BUCKET)
+    for role in (config.SAGEMAKER_EXECUTION_ROLE, config.GITHUB_RETRAIN_ROLE):
+        assert len(role) <= 64
+    for env in config.ENVIRONMENTS:
+        assert len(config.github_deploy_role(env)) <= 64
+        # Endpoint configs are named "<endpoint>-v<version>-<14-digit timestamp>".
+        assert len(config.endpoint_name(env)) + len("-v9999-20260101000000") <= 63
+    assert len(config.MODEL_PACKAGE_GROUP) <= 63
+    assert len(config.SAGEMAKER_PIPELINE) <= 82
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown environment 'dev'"):
+        config.endpoint_name("dev")
+
+
+def test_answers_are_consistent() -> None:
+    assert 0 < config.ACCURACY_THRESHOLD <= 1
+    assert config.DEPLOYMENT_STRATEGY in {"all-at-once", "canary", "linear", "rolling"}
+    status = {"manual": "PendingManualApproval", "automatic": "Approved"}[config.APPROVAL_MODE]
+    assert status == config.REGISTRATION_STATUS
+    branch = {"github-flow": "main", "gitflow": "develop"}[config.BRANCHING_MODEL]
+    assert branch == config.INTEGRATION_BRANCH
+    assert config.role_arn("x") == f"arn:aws:iam::{config.AWS_ACCOUNT_ID}:role/x"
