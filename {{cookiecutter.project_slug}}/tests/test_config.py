@@ -13,9 +13,10 @@ def test_every_name_starts_with_the_project_slug() -> None:
         config.ARTIFACT_BUCKET,
         config.MODEL_PACKAGE_GROUP,
         config.SAGEMAKER_PIPELINE,
-        config.CODEPIPELINE,
-        config.CODEBUILD_TRAIN_PROJECT,
-        config.CODEBUILD_DEPLOY_PROJECT,
+        config.CODEPIPELINE_RETRAIN,
+        config.CODEPIPELINE_DEPLOY,
+        config.CODEBUILD_TRAIN,
+        config.CODEBUILD_DEPLOY,
         config.SAGEMAKER_EXECUTION_ROLE,
         config.GITHUB_RETRAIN_ROLE,
     ]

@@ -43,9 +43,20 @@ SOURCE_OBJECT_KEY = "source/source.zip"
 
 MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
 SAGEMAKER_PIPELINE = f"{PROJECT}-training"
-CODEPIPELINE = f"{PROJECT}-release"
-CODEBUILD_TRAIN_PROJECT = f"{PROJECT}-train"
-CODEBUILD_DEPLOY_PROJECT = f"{PROJECT}-deploy"
+
+# Two CodePipelines, so that the registry is the one gate between training and serving:
+# retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
+# (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
+# package in the group becomes Approved.
+CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
+CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
+SOURCE_ACTION = "Source"
+CODEBUILD_TRAIN = f"{PROJECT}-train-build"
+CODEBUILD_DEPLOY = f"{PROJECT}-deploy-build"
+# Variables passed from CodePipeline into CodeBuild, and read by buildspec.yml /
+# buildspec-deploy.yml under these same names.
+COMMIT_SHA_VARIABLE = "COMMIT_SHA"
+DEPLOY_ENV_VARIABLE = "DEPLOY_ENV"
 
 SAGEMAKER_EXECUTION_ROLE = f"{PROJECT}-sagemaker-execution"
 GITHUB_RETRAIN_ROLE = f"{PROJECT}-github-retrain"
