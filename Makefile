@@ -23,16 +23,16 @@ $(CURDIR)/.tools/bin/uv:
 install: .venv/.installed ## Create .venv with the template's tooling
 
 lint: install ## Lint the template's hooks and tests
-	$(RUN) ruff check .
-	$(RUN) ruff format --check .
+	$(RUN) ruff check hooks tests
+	$(RUN) ruff format --check hooks tests
 
 format: install ## Format the template's hooks and tests
-	$(RUN) ruff format .
-	$(RUN) ruff check --fix .
+	$(RUN) ruff format hooks tests
+	$(RUN) ruff check --fix hooks tests
 
 test: install ## Run every template test: bake each option combination and gate the result
-	$(RUN) ruff check .
-	$(RUN) ruff format --check .
+	$(RUN) ruff check hooks tests
+	$(RUN) ruff format --check hooks tests
 	$(RUN) pytest
 
 demo: install ## Bake the template with its defaults into build/demo and run the baked repo's main job

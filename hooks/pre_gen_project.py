@@ -1,9 +1,9 @@
 """Validate every answer before a single file is written.
 
 Answers arrive as JSON data (`tojson`), never interpolated into code, so quotes, backslashes
-or template syntax in an answer cannot change what this hook does. On the first bad answer it prints one
-line naming the answer and what is allowed, and exits 1; cookiecutter then removes the
-half-made project folder.
+or template syntax in an answer cannot change what this hook does. On the first bad answer it
+prints one line naming the answer and what is allowed, and exits 1; cookiecutter then removes
+the half-made project folder.
 """
 
 import json
@@ -100,18 +100,14 @@ def validate(answers: dict) -> None:
         )
     repo = answers["github_repo"]
     if not REPO_RE.fullmatch(repo) or repo in {".", ".."}:
-        raise AnswerError(
-            f"github_repo {repo!r} must be 1-100 letters, digits, '.', '_' or '-'"
-        )
+        raise AnswerError(f"github_repo {repo!r} must be 1-100 letters, digits, '.', '_' or '-'")
 
     if not REGION_RE.fullmatch(answers["aws_region"]):
         raise AnswerError(
             f"aws_region {answers['aws_region']!r} is not an AWS region name such as us-east-1"
         )
     if not ACCOUNT_RE.fullmatch(answers["aws_account_id"]):
-        raise AnswerError(
-            f"aws_account_id {answers['aws_account_id']!r} must be exactly 12 digits"
-        )
+        raise AnswerError(f"aws_account_id {answers['aws_account_id']!r} must be exactly 12 digits")
 
     for name, allowed in CHOICES.items():
         if answers[name] not in allowed:
