@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BakedProject, bake
 
 # Every choice of every option at least once, and each branching x approval pair (they meet in
@@ -18,7 +17,11 @@ from conftest import BakedProject, bake
 COMBINATIONS = [
     pytest.param({}, id="github-flow-canary-manual"),
     pytest.param(
-        {"branching_model": "gitflow", "deployment_strategy": "linear", "approval_mode": "automatic"},
+        {
+            "branching_model": "gitflow",
+            "deployment_strategy": "linear",
+            "approval_mode": "automatic",
+        },
         id="gitflow-linear-automatic",
     ),
     pytest.param(
@@ -31,7 +34,11 @@ COMBINATIONS = [
         id="github-flow-all-at-once-automatic-1-instance-py312",
     ),
     pytest.param(
-        {"branching_model": "gitflow", "deployment_strategy": "rolling", "endpoint_instance_count": "3"},
+        {
+            "branching_model": "gitflow",
+            "deployment_strategy": "rolling",
+            "endpoint_instance_count": "3",
+        },
         id="gitflow-rolling-manual-3-instances",
     ),
 ]
@@ -59,7 +66,9 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path) -> BakedProject:
+def baked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
+) -> BakedProject:
     project = bake(tmp_path_factory.mktemp("bake"), **request.param)
     project.venv = shared_venv
     return project
@@ -100,11 +109,11 @@ def test_config_files_parse_and_carry_answers(baked: BakedProject) -> None:
 
 def test_config_module_holds_the_answers(baked: BakedProject) -> None:
     code = (
-        "from {pkg} import config as c; import json; print(json.dumps(["
+        f"from {baked.package} import config as c; import json; print(json.dumps(["
         "c.AWS_REGION, c.AWS_ACCOUNT_ID, c.DEPLOYMENT_STRATEGY, c.APPROVAL_MODE, "
         "c.BRANCHING_MODEL, c.ACCURACY_THRESHOLD, c.ENDPOINT_INSTANCE_COUNT, "
         "c.GITHUB_OWNER, c.GITHUB_REPO]))"
-    ).format(pkg=baked.package)
+    )
     values = json.loads(baked.run("python", "-c", code).stdout)
     a = baked.answers
     assert values == [
