@@ -47,6 +47,8 @@ SAGEMAKER_PIPELINE = f"{PROJECT}-training"
 # Two CodePipelines, so that the registry is the one gate between training and serving:
 # retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
 # (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
+# Server access logs of the two buckets above: who uploaded which code, who read which model.
+ACCESS_LOG_BUCKET = f"{PROJECT}-access-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # package in the group becomes Approved.
 CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
 CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
@@ -70,6 +72,16 @@ def github_deploy_role(env: str) -> str:
 def endpoint_name(env: str) -> str:
     """The SageMaker endpoint serving one environment."""
     return f"{PROJECT}-{_checked(env)}"
+# The branches whose pushes may start a retrain: the retrain role trusts exactly these. Under
+# Gitflow, main (released code) retrains too, so production models trace to a release commit.
+RETRAIN_BRANCHES = {% if cookiecutter.branching_model == "gitflow" %}("develop", "main"){% else %}("main",){% endif %}
+
+# The CloudFormation stack (infra/stack.yml) that creates all of the above: `make bootstrap`.
+STACK_NAME = f"{PROJECT}-mlops"
+# GitHub variables the workflows read their role ARNs from; `make bootstrap` prints the stack
+# outputs to copy into them. The deploy role's is set once per GitHub environment.
+RETRAIN_ROLE_ARN_VARIABLE = "AWS_RETRAIN_ROLE_ARN"
+DEPLOY_ROLE_ARN_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
 
 
 def alarm_names(env: str) -> dict[str, str]:
