@@ -53,6 +53,8 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ".python-version",
         "Makefile",
         "README.md",
+        "buildspec-deploy.yml",
+        "infra/stack.yml",
         "pyproject.toml",
         f"{src}/__init__.py",
         f"{src}/__main__.py",
