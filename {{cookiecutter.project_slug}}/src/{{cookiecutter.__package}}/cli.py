@@ -50,6 +50,17 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     start = actions.add_parser("start", help="start an execution of the pipeline")
     start.add_argument("--wait", action="store_true", help="wait for the execution to finish")
     start.add_argument("--commit", help="the commit SHA to record on the execution")
+    start.add_argument(
+        "--timeout",
+        type=float,
+        default=4 * 3600,
+        help="seconds to wait before giving up (default: %(default)s)",
+    )
+    start.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="write PIPELINE_EXECUTION_ARN= and MODEL_PACKAGE_ARN= lines a shell can source",
+    )
     _handler(start, "pipeline:cmd_start")
 
 

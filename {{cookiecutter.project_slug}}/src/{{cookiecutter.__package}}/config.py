@@ -43,6 +43,9 @@ SOURCE_OBJECT_KEY = "source/source.zip"
 
 MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
 SAGEMAKER_PIPELINE = f"{PROJECT}-training"
+# The pipeline's default input (InputDataUri) in the artifact bucket; `pipeline upsert` seeds it
+# with the bundled sample data when it is missing.
+INPUT_DATA_KEY = "input/breast_cancer.csv"
 
 # Two CodePipelines, so that the registry is the one gate between training and serving:
 # retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
