@@ -58,13 +58,26 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "pyproject.toml",
         f"{src}/__init__.py",
         f"{src}/__main__.py",
+        f"{src}/aws.py",
         f"{src}/cli.py",
         f"{src}/config.py",
+        f"{src}/deploy.py",
+        f"{src}/emulator.py",
         f"{src}/errors.py",
+        f"{src}/registry.py",
         "tests/conftest.py",
+        "tests/contract.py",
         "tests/test_cli.py",
+        "tests/test_contract.py",
         "tests/test_config.py",
-    }
+        # The workflows and the release command they run.
+        ".github/workflows/pr.yml",
+        ".github/workflows/retrain.yml",
+        ".github/workflows/deploy.yml",
+        ".github/workflows/rollback.yml",
+        f"{src}/release.py",
+        "tests/test_release.py",
+    } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS)

@@ -22,6 +22,7 @@ COMMANDS = [
     ["registry", "latest-approved"],
     ["deploy"],
     ["rollback"],
+    ["release"],
 ]
 
 

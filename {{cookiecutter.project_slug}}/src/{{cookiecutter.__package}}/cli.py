@@ -118,6 +118,25 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
     _handler(p, "deploy:cmd_rollback")
 
 
+def _add_release(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "release",
+        help="package a commit and start the retrain CodePipeline on it",
+        description=f"Upload `git archive` of one commit to s3://{config.SOURCE_BUCKET}/"
+        f"{config.SOURCE_OBJECT_KEY} (a versioned object) and start {config.CODEPIPELINE_RETRAIN} "
+        "on exactly that object version, with the commit SHA as a pipeline variable.",
+    )
+    p.add_argument("--commit", required=True, help="the commit to release (a SHA)")
+    p.add_argument("--wait", action="store_true", help="wait for the execution to finish")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=100,
+        help="minutes to wait with --wait (default: %(default)s)",
+    )
+    _handler(p, "release:cmd_release")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole argument tree, without importing any command's module."""
     parser = argparse.ArgumentParser(
@@ -126,7 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         "SageMaker pipeline, and promote models from the registry to endpoints.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run_local, _add_pipeline, _add_registry, _add_deploy, _add_rollback):
+    for add in (
+        _add_run_local,
+        _add_pipeline,
+        _add_registry,
+        _add_deploy,
+        _add_rollback,
+        _add_release,
+    ):
         add(sub)
     return parser
 

@@ -75,9 +75,14 @@ def github_deploy_role(env: str) -> str:
 def endpoint_name(env: str) -> str:
     """The SageMaker endpoint serving one environment."""
     return f"{PROJECT}-{_checked(env)}"
-# The branches whose pushes may start a retrain: the retrain role trusts exactly these. Under
-# Gitflow, main (released code) retrains too, so production models trace to a release commit.
-RETRAIN_BRANCHES = {% if cookiecutter.branching_model == "gitflow" %}("develop", "main"){% else %}("main",){% endif %}
+# The workflows wait for training and for deployments under one OIDC session, so the GitHub
+# roles' MaxSessionDuration (infra/) must allow this many seconds.
+GITHUB_SESSION_SECONDS = 7200
+# The branches whose pushes start a retrain: the retrain role trusts exactly these (the token
+# subject `repo:OWNER/REPO:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
+# Under Gitflow, main does not retrain: a merge to main promotes the latest Approved model
+# (the one staging received) to prod, in the GitHub environment `prod` like every deploy job.
+RETRAIN_BRANCHES = ("{{ cookiecutter.__integration_branch }}",)
 
 # The CloudFormation stack (infra/stack.yml) that creates all of the above: `make bootstrap`.
 STACK_NAME = f"{PROJECT}-mlops"

@@ -1,0 +1,249 @@
+"""Release one exact commit for retraining: package it, upload it, start the retrain CodePipeline.
+
+The source bucket is versioned, and CodePipeline V2 starts on the object version of this
+upload (`sourceRevisions`), so two merges in quick succession can never train each other's
+code. The commit SHA travels as a pipeline variable, so CodeBuild and the registry record it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+# What `--wait` does with each CodePipeline execution status; anything else keeps waiting.
+SUCCEEDED = "Succeeded"
+FAILED_STATUSES = frozenset({"Failed", "Stopped", "Cancelled", "Superseded"})
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+
+@dataclass
+class Release:
+    """What one release did, for the log line and the job summary."""
+
+    commit: str
+    version_id: str
+    execution_id: str
+    status: str = "InProgress"
+    detail: str = ""
+    model_packages: list[dict[str, Any]] | None = field(default=None)
+
+
+def resolve_commit(commit: str, repo: Path = Path()) -> str:
+    """The full SHA of `commit` in the git repository at `repo`, or a CliError."""
+    if not _COMMIT.fullmatch(commit):
+        raise CliError(f"--commit {commit!r} is not a commit SHA (7-40 hex digits)", ExitCode.USAGE)
+    peeled = commit + "^{commit}"
+    result = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", peeled)
+    if result.returncode != 0:
+        raise CliError(
+            f"commit {commit} is not in the git repository {repo.resolve()}", ExitCode.USAGE
+        )
+    return result.stdout.decode().strip()
+
+
+def archive(commit: str, repo: Path = Path()) -> bytes:
+    """The tree of `commit` as a zip, exactly as committed (no working-tree changes)."""
+    result = _git(repo, "archive", "--format=zip", commit)
+    if result.returncode != 0:
+        raise CliError(f"git archive {commit} failed: {result.stderr.decode().strip()}")
+    return result.stdout
+
+
+def upload(s3: Any, body: bytes, commit: str) -> str:
+    """Upload the archive to the versioned source bucket; return the new object version."""
+    response = s3.put_object(
+        Bucket=config.SOURCE_BUCKET,
+        Key=config.SOURCE_OBJECT_KEY,
+        Body=body,
+        Metadata={"commit-sha": commit},
+        # Refuse to write into a bucket of the same name owned by another account.
+        ExpectedBucketOwner=config.AWS_ACCOUNT_ID,
+    )
+    version_id = response.get("VersionId")
+    if not version_id or version_id == "null":
+        raise CliError(
+            f"s3://{config.SOURCE_BUCKET} is not versioned: CodePipeline cannot start on an "
+            "exact object version"
+        )
+    return version_id
+
+
+def start_request(version_id: str, commit: str) -> dict[str, Any]:
+    """The StartPipelineExecution request for one uploaded object version."""
+    return {
+        "name": config.CODEPIPELINE_RETRAIN,
+        "sourceRevisions": [
+            {
+                "actionName": config.SOURCE_ACTION,
+                "revisionType": "S3_OBJECT_VERSION_ID",
+                "revisionValue": version_id,
+            }
+        ],
+        # (botocore fills clientRequestToken, so its own retries cannot start a second run.)
+        "variables": [{"name": config.COMMIT_SHA_VARIABLE, "value": commit}],
+    }
+
+
+def wait(
+    codepipeline: Any,
+    execution_id: str,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[str, str]:
+    """Poll the execution with backoff until it ends; return (status, status summary)."""
+    deadline = clock() + timeout
+    delay = 10.0
+    last = None
+    while True:
+        execution = codepipeline.get_pipeline_execution(
+            pipelineName=config.CODEPIPELINE_RETRAIN, pipelineExecutionId=execution_id
+        )["pipelineExecution"]
+        status = execution["status"]
+        if status != last:
+            print(f"execution {execution_id}: {status}", flush=True)
+            last = status
+        if status == SUCCEEDED or status in FAILED_STATUSES:
+            return status, execution.get("statusSummary") or ""
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return "TimedOut", f"still {status} after {timeout:.0f} s"
+        sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 60.0)
+
+
+def registered_since(sagemaker: Any, started: datetime) -> list[dict[str, Any]]:
+    """The model packages registered in the group since `started`, newest first."""
+    response = sagemaker.list_model_packages(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+        CreationTimeAfter=started,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=10,
+    )
+    return response["ModelPackageSummaryList"]
+
+
+def execution_url(execution_id: str) -> str:
+    """The console page of one retrain execution."""
+    region = config.AWS_REGION
+    return (
+        f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/"
+        f"{config.CODEPIPELINE_RETRAIN}/executions/{execution_id}/timeline?region={region}"
+    )
+
+
+def summary_markdown(release: Release) -> str:
+    """The job summary: what was released, where to look, and what it produced."""
+    lines = [
+        "## Retrain",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Commit | `{release.commit}` |",
+        f"| Source | `s3://{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY}` "
+        f"version `{release.version_id}` |",
+        f"| Execution | [{release.execution_id}]({execution_url(release.execution_id)}) |",
+        f"| Status | {release.status} |",
+    ]
+    if release.detail:
+        lines.append(f"| Detail | {release.detail.replace('|', '/')} |")
+    if release.model_packages is None:
+        registered = "not checked"
+    elif release.model_packages:
+        newest = release.model_packages[0]
+        registered = (
+            f"version {newest['ModelPackageVersion']} ({newest['ModelApprovalStatus']}) "
+            f"in `{config.MODEL_PACKAGE_GROUP}`"
+        )
+    else:
+        registered = "none (see the execution: the model may have missed the threshold)"
+    lines.append(f"| Model package registered | {registered} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(markdown: str) -> None:
+    """Append to the GitHub job summary when running in GitHub Actions."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown)
+
+
+def outcome(status: str) -> ExitCode:
+    """The exit code for a final execution status."""
+    if status == SUCCEEDED:
+        return ExitCode.OK
+    if status == "TimedOut":
+        return ExitCode.TIMED_OUT
+    return ExitCode.FAILED
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Package one commit, upload it and start the retrain pipeline on it (optionally wait)."""
+    from {{ cookiecutter.__package }} import aws
+
+    commit = resolve_commit(args.commit)
+    body = archive(commit)
+    print(f"packaged {commit} ({len(body)} bytes)", flush=True)
+
+    version_id = upload(aws.client("s3"), body, commit)
+    print(
+        f"uploaded s3://{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY} version {version_id}",
+        flush=True,
+    )
+
+    codepipeline = aws.client("codepipeline")
+    started = datetime.now(UTC)
+    execution_id = codepipeline.start_pipeline_execution(**start_request(version_id, commit))[
+        "pipelineExecutionId"
+    ]
+    release = Release(commit, version_id, execution_id)
+    print(f"started {config.CODEPIPELINE_RETRAIN} execution {execution_id}", flush=True)
+    print(execution_url(execution_id), flush=True)
+
+    if args.wait:
+        release.status, release.detail = wait(codepipeline, execution_id, args.timeout * 60)
+        if release.status == SUCCEEDED:
+            release.model_packages = _registered_or_none(aws.client("sagemaker"), started)
+    write_summary(summary_markdown(release))
+    code = outcome(release.status) if args.wait else ExitCode.OK
+    if code != ExitCode.OK:
+        raise CliError(
+            f"{config.CODEPIPELINE_RETRAIN} execution {execution_id} ended {release.status}"
+            + (f": {release.detail}" if release.detail else ""),
+            code,
+        )
+    return code
+
+
+def _registered_or_none(sagemaker: Any, started: datetime) -> list[dict[str, Any]] | None:
+    # The summary line is a courtesy: a role without ListModelPackages must not fail a
+    # successful retrain, so report "not checked" instead.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return registered_since(sagemaker, started)
+    except (BotoCoreError, ClientError) as error:
+        print(f"could not list model packages: {error}", flush=True)
+        return None
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    git = shutil.which("git")
+    if git is None:
+        raise CliError("git is not installed; it is needed to package the commit")
+    # Fixed executable and arguments; the commit was validated as hex digits above.
+    return subprocess.run([git, "-C", str(repo), *args], capture_output=True, check=False)  # noqa: S603

@@ -1,0 +1,269 @@
+"""The release command: package a commit, upload it, start the retrain CodePipeline on it."""
+
+import io
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from contract import validate
+from moto import mock_aws
+
+from {{ cookiecutter.__package }} import cli, config, release
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+# CodePipeline execution ids are UUIDs (the model's pattern says so, and the contract checks).
+EXECUTION = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, str]:
+    """A git repository with one commit; returns its path and the commit SHA."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    _git(path, "init", "--quiet")
+    (path / "train.py").write_text("print('committed')\n")
+    _git(path, "add", "train.py")
+    _git(path, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "one")
+    return path, _git(path, "rev-parse", "HEAD")
+
+
+def test_resolve_commit_expands_a_short_sha(repo: tuple[Path, str]) -> None:
+    path, sha = repo
+    assert release.resolve_commit(sha[:8], path) == sha
+
+
+@pytest.mark.parametrize("bad", ["main", "HEAD~1", "--output=x", "zz12345", "abc"])
+def test_resolve_commit_refuses_what_is_not_a_sha(bad: str, repo: tuple[Path, str]) -> None:
+    with pytest.raises(CliError, match="is not a commit SHA") as error:
+        release.resolve_commit(bad, repo[0])
+    assert error.value.code == ExitCode.USAGE
+
+
+def test_resolve_commit_refuses_an_unknown_commit(repo: tuple[Path, str]) -> None:
+    with pytest.raises(CliError, match="is not in the git repository") as error:
+        release.resolve_commit("0" * 40, repo[0])
+    assert error.value.code == ExitCode.USAGE
+
+
+def test_archive_holds_the_commit_not_the_working_tree(repo: tuple[Path, str]) -> None:
+    path, sha = repo
+    (path / "train.py").write_text("print('uncommitted')\n")
+    (path / "scratch.txt").write_text("not committed\n")
+    with zipfile.ZipFile(io.BytesIO(release.archive(sha, path))) as archive:
+        assert archive.namelist() == ["train.py"]
+        assert archive.read("train.py") == b"print('committed')\n"
+
+
+def _codepipeline():
+    return boto3.client("codepipeline", region_name=config.AWS_REGION)
+
+
+def test_start_request_matches_the_codepipeline_v2_model() -> None:
+    request = release.start_request("3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY", "a" * 40)
+    assert request["sourceRevisions"] == [
+        {
+            "actionName": config.SOURCE_ACTION,
+            "revisionType": "S3_OBJECT_VERSION_ID",
+            "revisionValue": "3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY",
+        }
+    ]
+    assert request["variables"] == [{"name": config.COMMIT_SHA_VARIABLE, "value": "a" * 40}]
+    # The strict contract (enums, patterns, lengths) on top of what Stubber checks.
+    validate(_codepipeline().meta.service_model.operation_model("StartPipelineExecution"), request)
+    client = _codepipeline()
+    with Stubber(client) as stub:
+        stub.add_response("start_pipeline_execution", {"pipelineExecutionId": EXECUTION}, request)
+        assert client.start_pipeline_execution(**request)["pipelineExecutionId"] == EXECUTION
+        stub.assert_no_pending_responses()
+
+
+def _stub_statuses(stub: Stubber, *statuses: str) -> None:
+    for status in statuses:
+        stub.add_response(
+            "get_pipeline_execution",
+            {"pipelineExecution": {"pipelineExecutionId": EXECUTION, "status": status}},
+            {"pipelineName": config.CODEPIPELINE_RETRAIN, "pipelineExecutionId": EXECUTION},
+        )
+
+
+@pytest.mark.parametrize("final", ["Succeeded", "Failed", "Stopped", "Superseded"])
+def test_wait_backs_off_until_a_final_status(final: str) -> None:
+    client, slept = _codepipeline(), []
+    with Stubber(client) as stub:
+        _stub_statuses(stub, "InProgress", "InProgress", "InProgress", final)
+        status, _ = release.wait(client, EXECUTION, timeout=3600, sleep=slept.append)
+        stub.assert_no_pending_responses()
+    assert status == final
+    assert slept == [10.0, 15.0, 22.5]
+    assert release.outcome(final) == (ExitCode.OK if final == "Succeeded" else ExitCode.FAILED)
+
+
+def test_wait_gives_up_at_the_timeout() -> None:
+    client, now = _codepipeline(), [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with Stubber(client) as stub:
+        _stub_statuses(stub, *["InProgress"] * 4)
+        status, detail = release.wait(
+            client, EXECUTION, timeout=30, sleep=sleep, clock=lambda: now[0]
+        )
+    assert (status, detail) == ("TimedOut", "still InProgress after 30 s")
+    assert now[0] == 30
+    assert release.outcome(status) == ExitCode.TIMED_OUT
+
+
+def test_summary_names_the_execution_and_the_registered_package() -> None:
+    done = release.Release("a" * 40, "v1", EXECUTION, "Succeeded")
+    done.model_packages = [{"ModelPackageVersion": 7, "ModelApprovalStatus": "Approved"}]
+    text = release.summary_markdown(done)
+    assert f"/pipelines/{config.CODEPIPELINE_RETRAIN}/executions/{EXECUTION}/" in text
+    assert "| Status | Succeeded |" in text
+    assert "version 7 (Approved)" in text
+    assert "| Model package registered | none" in release.summary_markdown(
+        release.Release("a" * 40, "v1", EXECUTION, "Failed", model_packages=[])
+    )
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    """Emulated S3, IAM and CodePipeline in this project's account, with the retrain pipeline."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", config.AWS_ACCOUNT_ID)
+    with mock_aws():
+        iam = boto3.client("iam", region_name=config.AWS_REGION)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "codepipeline.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument=json.dumps(trust))
+        s3 = boto3.client("s3", region_name=config.AWS_REGION)
+        where = (
+            {}
+            if config.AWS_REGION == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+        )
+        s3.create_bucket(Bucket=config.SOURCE_BUCKET, **where)
+        _codepipeline().create_pipeline(
+            pipeline={
+                "name": config.CODEPIPELINE_RETRAIN,
+                "roleArn": role["Role"]["Arn"],
+                "pipelineType": "V2",
+                "artifactStore": {"type": "S3", "location": config.SOURCE_BUCKET},
+                "variables": [{"name": config.COMMIT_SHA_VARIABLE}],
+                "stages": [
+                    {
+                        "name": "Source",
+                        "actions": [
+                            {
+                                "name": config.SOURCE_ACTION,
+                                "actionTypeId": {
+                                    "category": "Source",
+                                    "owner": "AWS",
+                                    "provider": "S3",
+                                    "version": "1",
+                                },
+                                "configuration": {
+                                    "S3Bucket": config.SOURCE_BUCKET,
+                                    "S3ObjectKey": config.SOURCE_OBJECT_KEY,
+                                    "PollForSourceChanges": "false",
+                                },
+                                "outputArtifacts": [{"name": "source"}],
+                            }
+                        ],
+                    },
+                    {
+                        "name": "Train",
+                        "actions": [
+                            {
+                                "name": "Train",
+                                "actionTypeId": {
+                                    "category": "Build",
+                                    "owner": "AWS",
+                                    "provider": "CodeBuild",
+                                    "version": "1",
+                                },
+                                "configuration": {"ProjectName": config.CODEBUILD_TRAIN},
+                                "inputArtifacts": [{"name": "source"}],
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+        yield s3
+
+
+def test_release_uploads_the_commit_and_starts_that_version(
+    aws, repo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, sha = repo
+    aws.put_bucket_versioning(
+        Bucket=config.SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(path)
+
+    assert cli.main(["release", "--commit", sha[:10], "--wait"]) == ExitCode.OK
+
+    versions = aws.list_object_versions(Bucket=config.SOURCE_BUCKET)["Versions"]
+    assert [v["Key"] for v in versions] == [config.SOURCE_OBJECT_KEY]
+    obj = aws.get_object(
+        Bucket=config.SOURCE_BUCKET,
+        Key=config.SOURCE_OBJECT_KEY,
+        VersionId=versions[0]["VersionId"],
+    )
+    assert obj["Metadata"] == {"commit-sha": sha}
+    with zipfile.ZipFile(io.BytesIO(obj["Body"].read())) as archive:
+        assert archive.namelist() == ["train.py"]
+    executions = _codepipeline().list_pipeline_executions(pipelineName=config.CODEPIPELINE_RETRAIN)
+    [execution] = executions["pipelineExecutionSummaries"]
+    detail = _codepipeline().get_pipeline_execution(
+        pipelineName=config.CODEPIPELINE_RETRAIN,
+        pipelineExecutionId=execution["pipelineExecutionId"],
+    )["pipelineExecution"]
+    assert detail["variables"] == [{"name": config.COMMIT_SHA_VARIABLE, "resolvedValue": sha}]
+    text = summary.read_text()
+    assert execution["pipelineExecutionId"] in text
+    assert "| Status | Succeeded |" in text
+    assert f"version `{versions[0]['VersionId']}`" in text
+
+
+def test_release_refuses_an_unversioned_bucket(
+    aws, repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, sha = repo
+    monkeypatch.chdir(path)
+    assert cli.main(["release", "--commit", sha]) == ExitCode.ERROR
+    assert "is not versioned" in capsys.readouterr().err
+    assert (
+        _codepipeline().list_pipeline_executions(pipelineName=config.CODEPIPELINE_RETRAIN)[
+            "pipelineExecutionSummaries"
+        ]
+        == []
+    )
+
+
+def test_release_outside_a_repository_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["release", "--commit", "a" * 40]) == ExitCode.USAGE
+    assert "is not in the git repository" in capsys.readouterr().err
