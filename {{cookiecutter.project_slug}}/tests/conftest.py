@@ -2,8 +2,10 @@
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 
 import pytest
+from contract import enforced
 
 from {{ cookiecutter.__package }} import config
 
@@ -34,3 +36,10 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     # No instance-metadata lookups for credentials or region.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def strict_aws_contract() -> Iterator[None]:
+    """Every boto3 request in every test is checked against botocore's model (contract.py)."""
+    with enforced():
+        yield

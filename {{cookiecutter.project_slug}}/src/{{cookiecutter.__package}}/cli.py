@@ -104,7 +104,38 @@ def _add_deploy(sub: argparse._SubParsersAction) -> None:
         f"{config.DEPLOYMENT_STRATEGY} for prod)",
     )
     p.add_argument("--dry-run", action="store_true", help="check and print the plan only")
+    shift = p.add_argument_group("traffic shifting (defaults fit the fleet size)")
+    shift.add_argument(
+        "--canary-percent", type=int, help="canary share of capacity, 1-50 (default: 1 instance)"
+    )
+    shift.add_argument(
+        "--linear-step-percent", type=int, help="linear step, 10-50 (default: 1 instance, >= 10)"
+    )
+    shift.add_argument("--rolling-batch", type=int, help="instances per rolling batch (default: 1)")
+    shift.add_argument(
+        "--wait-seconds", type=int, help="bake time between steps, 0-3600 (default: 300)"
+    )
+    shift.add_argument(
+        "--termination-wait-seconds",
+        type=int,
+        help="keep the old fleet this long after the switch, 0-3600 (default: 120)",
+    )
+    shift.add_argument(
+        "--max-seconds",
+        type=int,
+        help="SageMaker's maximum execution time, 600-28800 (default: the waits + 30 min)",
+    )
+    _add_poll_seconds(p)
     _handler(p, "deploy:cmd_deploy")
+
+
+def _add_poll_seconds(p: argparse.ArgumentParser) -> None:
+    # 10 s keeps DescribeEndpoint at <= 6 calls a minute; the local emulator settles in < 1 s.
+    p.add_argument(
+        "--poll-seconds",
+        type=float,
+        help="first interval between DescribeEndpoint calls (default: 10, backing off to 30)",
+    )
 
 
 def _add_rollback(sub: argparse._SubParsersAction) -> None:
@@ -115,6 +146,7 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
         "--reject-current", action="store_true", help="mark the current version Rejected"
     )
     p.add_argument("--reason", help="why (required with --reject-current)")
+    _add_poll_seconds(p)
     _handler(p, "deploy:cmd_rollback")
 
 

@@ -1,0 +1,483 @@
+"""A local AWS emulator for development and tests: a moto server on 127.0.0.1, extended.
+
+Development and test tooling, never used against AWS. It serves every AWS API this project
+calls on your machine, with no account, so the registry -> deploy -> rollback story runs
+offline in seconds: `python -m {{ cookiecutter.__package }}.emulator`, then point boto3 at it
+with AWS_ENDPOINT_URL.
+
+moto emulates the registry, models, endpoint configs, endpoints, pipelines, S3, CloudWatch
+alarms, STS and IAM. A small WSGI layer in front of moto's own server application adds what
+moto lacks, reading and changing moto's backend objects for the account and region of each
+request:
+
+- UpdateEndpoint: the endpoint goes Updating; after `shift_seconds` it is InService on the new
+  config, unless one of the request's AutoRollbackConfiguration alarms is in ALARM during the
+  shift: then it goes RollingBack and, after `rollback_seconds`, InService on the old config.
+- ListPipelineExecutionSteps: moto marks executions Succeeded at once; this lists one Succeeded
+  step per step of the execution's pipeline definition (Fail steps did not run), and gives the
+  RegisterModel step the newest package registered in its group since the execution started.
+- InvokeEndpoint, for an endpoint whose model's ModelDataUrl is in the emulated S3: loads that
+  model.tar.gz and answers through the serving hooks (model_fn, input_fn, predict_fn,
+  output_fn) of its code/inference.py, else this package's steps/inference.py.
+- AddTags / ListTags on versioned model packages, whose ARNs moto cannot parse.
+
+Everything else goes to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import importlib.util
+import io
+import json
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from {{ cookiecutter.__package }} import config
+
+HOST = "127.0.0.1"
+# Long enough for a test to set an alarm mid-shift, short enough for a story in seconds.
+SHIFT_SECONDS = 0.6
+ROLLBACK_SECONDS = 0.3
+# How often a shift looks at its alarms.
+ALARM_CHECK_SECONDS = 0.02
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+ALARM_METRICS = {
+    "5xx": "Invocation5XXErrors",
+    "4xx": "Invocation4XXErrors",
+    "latency": "ModelLatency",
+}
+
+
+class _AwsError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+class Extensions:
+    """The WSGI layer that serves what moto lacks and passes everything else to moto."""
+
+    def __init__(self, moto_app: Callable, shift_seconds: float, rollback_seconds: float) -> None:
+        self.moto_app = moto_app
+        self.shift_seconds = shift_seconds
+        self.rollback_seconds = rollback_seconds
+        self.lock = threading.Lock()
+        self.models: dict[tuple[str, str], Any] = {}  # (ModelDataUrl, ETag) -> loaded model
+        self.package_tags: dict[str, dict[str, str]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        path = environ.get("PATH_INFO", "")
+        handler: Callable[[Request], Response | None] | None = {
+            "SageMaker.UpdateEndpoint": self.update_endpoint,
+            "SageMaker.ListPipelineExecutionSteps": self.list_pipeline_execution_steps,
+            "SageMaker.AddTags": self.add_package_tags,
+            "SageMaker.ListTags": self.list_package_tags,
+        }.get(target)
+        if handler is None and path.startswith("/endpoints/") and path.endswith("/invocations"):
+            handler = self.invoke_endpoint
+        if handler is not None:
+            request = Request(environ)
+            # Read the body once; moto reads it again if the request falls through.
+            body = request.get_data(cache=True)
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                response = handler(request)
+            except _AwsError as error:
+                response = Response(
+                    json.dumps({"__type": error.code, "message": str(error)}),
+                    status=error.status,
+                    content_type="application/x-amz-json-1.1",
+                )
+            if response is not None:
+                return response(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+    # ---- request context -------------------------------------------------------------------
+
+    @staticmethod
+    def _scope(request: Request) -> tuple[str, str]:
+        """(account, region) of a SigV4-signed request, as moto derives them."""
+        auth = request.headers.get("Authorization", "")
+        try:
+            credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
+            access_key, _, region = credential.split("/")[:3]
+        except IndexError:
+            raise _AwsError("MissingAuthenticationToken", "the request is not signed") from None
+        return get_account_id_from(access_key), region
+
+    def _sagemaker(self, request: Request) -> Any:
+        account, region = self._scope(request)
+        return sagemaker_backends[account][region]
+
+    # ---- UpdateEndpoint --------------------------------------------------------------------
+
+    def update_endpoint(self, request: Request) -> Response:
+        """Start a deployment: Updating now, then the new config or a rollback."""
+        backend = self._sagemaker(request)
+        account, region = self._scope(request)
+        params = json.loads(request.get_data() or b"{}")
+        name, new_config = params["EndpointName"], params["EndpointConfigName"]
+        with self.lock:
+            endpoint = backend.endpoints.get(name)
+            if endpoint is None:
+                raise _AwsError("ValidationException", f"Could not find endpoint '{name}'.")
+            if endpoint.endpoint_status != "InService":
+                raise _AwsError(
+                    "ValidationException",
+                    f"Cannot update in-progress endpoint '{endpoint.arn}'.",
+                )
+            if new_config not in backend.endpoint_configs:
+                raise _AwsError(
+                    "ValidationException", f"Could not find endpoint configuration '{new_config}'."
+                )
+            deployment = params.get("DeploymentConfig", {})
+            alarms = [
+                a["AlarmName"]
+                for a in deployment.get("AutoRollbackConfiguration", {}).get("Alarms", [])
+            ]
+            # moto serialises an endpoint's attributes, so these appear in DescribeEndpoint.
+            endpoint.endpoint_status = "Updating"
+            endpoint.pending_deployment_summary = {
+                "EndpointConfigName": new_config,
+                "StartTime": time.time(),
+            }
+            endpoint.last_deployment_config = deployment or None
+        threading.Thread(
+            target=self._shift,
+            args=(backend, cloudwatch_backends[account][region], name, new_config, alarms),
+            daemon=True,
+        ).start()
+        return _json({"EndpointArn": endpoint.arn})
+
+    def _shift(
+        self, backend: Any, cloudwatch: Any, name: str, new_config: str, alarms: list[str]
+    ) -> None:
+        deadline = time.monotonic() + self.shift_seconds
+        while time.monotonic() < deadline:
+            fired = [a for a in alarms if _alarm_state(cloudwatch, a) == "ALARM"]
+            if fired:
+                with self.lock:
+                    backend.endpoints[name].endpoint_status = "RollingBack"
+                time.sleep(self.rollback_seconds)
+                with self.lock:
+                    endpoint = backend.endpoints[name]
+                    endpoint.endpoint_status = "InService"
+                    endpoint.pending_deployment_summary = None
+                return
+            time.sleep(ALARM_CHECK_SECONDS)
+        with self.lock:
+            endpoint = backend.endpoints[name]
+            variants = backend.endpoint_configs[new_config].production_variants
+            endpoint.endpoint_config_name = new_config
+            endpoint.production_variants = endpoint._process_production_variants(variants)
+            endpoint.endpoint_status = "InService"
+            endpoint.pending_deployment_summary = None
+            endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+
+    # ---- ListPipelineExecutionSteps ---------------------------------------------------------
+
+    def list_pipeline_execution_steps(self, request: Request) -> Response:
+        """One Succeeded entry per step that a successful run of the definition executes."""
+        backend = self._sagemaker(request)
+        arn = json.loads(request.get_data() or b"{}")["PipelineExecutionArn"]
+        execution = next(
+            (
+                pipeline.pipeline_executions[arn]
+                for pipeline in backend.pipelines.values()
+                if arn in pipeline.pipeline_executions
+            ),
+            None,
+        )
+        if execution is None:
+            raise _AwsError("ResourceNotFound", f"Pipeline execution {arn} does not exist.")
+        definition = json.loads(execution.pipeline_definition_for_execution or "{}")
+        started = execution.start_time
+        steps = []
+        for step in definition.get("Steps", []):
+            if step.get("Type") == "Fail":
+                continue  # a succeeded execution took the other branch
+            entry: dict[str, Any] = {
+                "StepName": step["Name"],
+                "StepStatus": "Succeeded",
+                "StartTime": started.timestamp(),
+                "EndTime": started.timestamp(),
+                "Metadata": {},
+            }
+            if step.get("Type") == "RegisterModel":
+                group = step.get("Arguments", {}).get(
+                    "ModelPackageGroupName", config.MODEL_PACKAGE_GROUP
+                )
+                package = _newest_package(backend, group, started)
+                if package is not None:
+                    entry["Metadata"] = {"RegisterModel": {"Arn": package.arn}}
+            steps.append(entry)
+        # SageMaker lists the latest step first.
+        return _json({"PipelineExecutionSteps": list(reversed(steps))})
+
+    # ---- tags on versioned model packages ---------------------------------------------------
+
+    def add_package_tags(self, request: Request) -> Response | None:
+        """AddTags on a versioned model package ARN (moto cannot parse those)."""
+        params = json.loads(request.get_data() or b"{}")
+        arn = params["ResourceArn"]
+        if ":model-package/" not in arn or arn.count("/") < 2:
+            return None
+        self._package(request, arn)
+        with self.lock:
+            tags = self.package_tags.setdefault(arn, {})
+            tags.update({tag["Key"]: tag["Value"] for tag in params.get("Tags", [])})
+            listed = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return _json({"Tags": listed})
+
+    def list_package_tags(self, request: Request) -> Response | None:
+        """ListTags on a versioned model package ARN."""
+        arn = json.loads(request.get_data() or b"{}")["ResourceArn"]
+        if ":model-package/" not in arn or arn.count("/") < 2:
+            return None
+        self._package(request, arn)
+        with self.lock:
+            tags = dict(self.package_tags.get(arn, {}))
+        return _json({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+
+    def _package(self, request: Request, arn: str) -> Any:
+        package = self._sagemaker(request).model_packages.get(arn)
+        if package is None:
+            raise _AwsError("ValidationException", f"Model package {arn} not found")
+        return package
+
+    # ---- InvokeEndpoint ---------------------------------------------------------------------
+
+    def invoke_endpoint(self, request: Request) -> Response | None:
+        """Serve a prediction from the endpoint's model.tar.gz through its serving hooks."""
+        account, region = self._scope(request)
+        backend = sagemaker_backends[account][region]
+        name = request.path.split("/")[2]
+        with self.lock:
+            endpoint = backend.endpoints.get(name)
+            if endpoint is None:
+                raise _AwsError(
+                    "ValidationException", f"Endpoint {name} of account {account} not found."
+                )
+            variants = backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
+            model = backend._models.get(variants[0]["ModelName"])
+        url = (model.primary_container or {}).get("ModelDataUrl", "") if model else ""
+        loaded = self._load(account, url)
+        if loaded is None:
+            return None  # not a model in the emulated S3: moto's canned answer
+        hooks, model_object = loaded
+        try:
+            data = hooks.input_fn(request.get_data(), request.content_type or "text/csv")
+            prediction = hooks.predict_fn(data, model_object)
+            result = hooks.output_fn(prediction, request.headers.get("Accept"))
+        except ValueError as error:
+            # The container answers a bad request with a model error, as SageMaker relays it.
+            raise _AwsError(
+                "ModelError", f"Received client error (400) from primary: {error}"
+            ) from None
+        body, content_type = result if isinstance(result, tuple) else (result, "application/json")
+        return Response(
+            body,
+            status=200,
+            content_type=content_type,
+            headers={"x-Amzn-Invoked-Production-Variant": variants[0]["VariantName"]},
+        )
+
+    def _load(self, account: str, url: str) -> tuple[Any, Any] | None:
+        if not url.startswith("s3://"):
+            return None
+        bucket_name, key = url[5:].split("/", 1)
+        try:
+            stored = s3_backends[account]["aws"].get_object(bucket_name, key)
+        except Exception:  # any miss means "not in the emulated S3"
+            return None
+        if stored is None:
+            return None
+        cache_key = (url, stored.etag)
+        with self.lock:
+            if cache_key in self.models:
+                return self.models[cache_key]
+        model_dir = Path(tempfile.mkdtemp(prefix="emulated-model-"))
+        with tarfile.open(fileobj=io.BytesIO(stored.value), mode="r:gz") as archive:
+            archive.extractall(model_dir, filter="data")
+        hooks = _hooks(model_dir)
+        loaded = (hooks, hooks.model_fn(str(model_dir)))
+        with self.lock:
+            self.models[cache_key] = loaded
+        return loaded
+
+
+def _hooks(model_dir: Path) -> Any:
+    """The serving hooks the container would use: code/inference.py in the model, else ours."""
+    script = model_dir / "code" / "inference.py"
+    if script.is_file():
+        spec = importlib.util.spec_from_file_location(f"emulated_inference_{id(model_dir)}", script)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {script}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(f"{config.PACKAGE}.steps.inference")
+
+
+def _newest_package(backend: Any, group: str, since: Any) -> Any:
+    packages = [
+        p
+        for p in backend.model_packages.values()
+        if p.model_package_group_name == group and p.creation_time >= since
+    ]
+    return max(packages, key=lambda p: p.model_package_version or 0, default=None)
+
+
+def _alarm_state(cloudwatch: Any, name: str) -> str | None:
+    alarm = cloudwatch.alarms.get(name)
+    return alarm.state_value if alarm is not None else None
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    return Response(json.dumps(payload), status=200, content_type="application/x-amz-json-1.1")
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without a log line per request (they drown the progress lines)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing for successful requests."""
+
+
+@contextlib.contextmanager
+def running(
+    port: int = 0,
+    *,
+    shift_seconds: float = SHIFT_SECONDS,
+    rollback_seconds: float = ROLLBACK_SECONDS,
+) -> Iterator[str]:
+    """Run the emulator on 127.0.0.1 (port 0: a free one); yield its URL; stop it on exit."""
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    app = Extensions(moto_app, shift_seconds, rollback_seconds)
+    server = make_server(HOST, port, app, threaded=True, request_handler=_QuietRequestHandler)
+    url = f"http://{HOST}:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _reset(url)
+        yield url
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def _reset(url: str) -> None:
+    """Start from empty state: moto's backends live in this process and outlive a server."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("POST", "/moto-api/reset")
+        connection.getresponse().read()
+    finally:
+        connection.close()
+
+
+def seed(endpoint_url: str) -> None:
+    """Create what the CloudFormation stack would: buckets, package group, alarms, role."""
+    import boto3
+
+    session = boto3.session.Session(region_name=config.AWS_REGION, **FAKE_CREDENTIALS)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url)
+
+    s3 = client("s3")
+    location = (
+        {}
+        if config.AWS_REGION == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+    )
+    for bucket in (config.SOURCE_BUCKET, config.ARTIFACT_BUCKET):
+        s3.create_bucket(Bucket=bucket, **location)
+    s3.put_bucket_versioning(
+        Bucket=config.SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    client("sagemaker").create_model_package_group(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+        ModelPackageGroupDescription=f"{config.PROJECT} models",
+    )
+    cloudwatch = client("cloudwatch")
+    for env in config.ENVIRONMENTS:
+        for kind, name in config.alarm_names(env).items():
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                Namespace="AWS/SageMaker",
+                MetricName=ALARM_METRICS[kind],
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": config.endpoint_name(env)},
+                    {"Name": "VariantName", "Value": config.VARIANT_NAME},
+                ],
+                Statistic="Average" if kind == "latency" else "Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1_000_000 if kind == "latency" else 1,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+            )
+    client("iam").create_role(
+        RoleName=config.SAGEMAKER_EXECUTION_ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {config.PACKAGE}.emulator",
+        description="Local AWS emulator for development and tests (never AWS).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
+    parser.add_argument("--no-seed", action="store_true", help="start empty (no stack resources)")
+    args = parser.parse_args(argv)
+    with running(args.port) as url:
+        if not args.no_seed:
+            seed(url)
+        print(f"emulator on {url}; in another shell: export AWS_ENDPOINT_URL={url}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""The model registry: register, list, approve, reject, and find the latest Approved version.
+
+Plain boto3: the promotion path never imports the SageMaker SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from typing import Any
+
+from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+PENDING = "PendingManualApproval"
+# ApprovalDescription holds at most 1,024 characters.
+DESCRIPTION_MAX = 1024
+
+
+def register(
+    model_data_url: str,
+    metrics: dict[str, Any],
+    commit: str,
+    status: str = config.REGISTRATION_STATUS,
+    *,
+    image_uri: str,
+    metrics_s3_uri: str | None = None,
+    sm: Any | None = None,
+    s3: Any | None = None,
+) -> str:
+    """Create a model package version in the group, as the pipeline's registration step does."""
+    sm = sm or aws.client("sagemaker")
+    accuracy = metric_accuracy(metrics)
+    if metrics_s3_uri is None:
+        # Store the evaluation report next to the model, where the pipeline's Evaluate step
+        # would have written it, so the package's ModelQuality statistics point at real data.
+        bucket, key = split_s3_uri(model_data_url)
+        metrics_s3_uri = f"s3://{bucket}/{key.rsplit('/', 1)[0]}/evaluation.json"
+        _, metrics_key = split_s3_uri(metrics_s3_uri)
+        (s3 or aws.client("s3")).put_object(
+            Bucket=bucket,
+            Key=metrics_key,
+            Body=json.dumps(metrics).encode(),
+            ContentType="application/json",
+        )
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "ModelPackageDescription": f"commit {commit}",
+        "ModelApprovalStatus": status,
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": image_uri,
+                    "ModelDataUrl": model_data_url,
+                    "Environment": {
+                        "SAGEMAKER_PROGRAM": "inference.py",
+                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                    },
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        "MetadataProperties": {"CommitId": commit},
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": metrics_s3_uri}
+            }
+        },
+    }
+    if accuracy is not None:
+        request["CustomerMetadataProperties"] = {"accuracy": f"{accuracy:.4f}"}
+    return sm.create_model_package(**request)["ModelPackageArn"]
+
+
+def metric_accuracy(metrics: dict[str, Any]) -> float | None:
+    """The accuracy in an evaluation report (SageMaker's model-quality JSON layout), if any."""
+    try:
+        return float(metrics["binary_classification_metrics"]["accuracy"]["value"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """("bucket", "key") of an s3://bucket/key URI."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise CliError(f"not an S3 object URI: {uri!r}", ExitCode.USAGE)
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+def summaries(sm: Any, status: str | None = None) -> list[dict[str, Any]]:
+    """Every version in the group (optionally of one approval status), newest first."""
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    if status:
+        request["ModelApprovalStatus"] = status
+    found = [
+        item
+        for page in sm.get_paginator("list_model_packages").paginate(**request)
+        for item in page["ModelPackageSummaryList"]
+    ]
+    # Versions only grow; sort by them rather than trust creation-time ties.
+    return sorted(found, key=lambda s: s.get("ModelPackageVersion", 0), reverse=True)
+
+
+def describe(sm: Any, version: int | None = None, arn: str | None = None) -> dict[str, Any]:
+    """The package for --version / --arn, or the newest version when neither is given."""
+    if arn is None:
+        versions = summaries(sm)
+        if not versions:
+            raise CliError(
+                f"model package group {config.MODEL_PACKAGE_GROUP} has no versions",
+                ExitCode.REFUSED,
+            )
+        if version is None:
+            arn = versions[0]["ModelPackageArn"]
+        else:
+            matches = [s for s in versions if s.get("ModelPackageVersion") == version]
+            if not matches:
+                raise CliError(
+                    f"version {version} does not exist in {config.MODEL_PACKAGE_GROUP} "
+                    f"(versions: {', '.join(str(s['ModelPackageVersion']) for s in versions)})",
+                    ExitCode.REFUSED,
+                )
+            arn = matches[0]["ModelPackageArn"]
+    try:
+        return sm.describe_model_package(ModelPackageName=arn)
+    except aws.ClientError as error:
+        raise CliError(f"model package {arn} not found: {error}", ExitCode.REFUSED) from error
+
+
+def latest_approved(sm: Any) -> dict[str, Any] | None:
+    """The newest Approved version's summary, or None."""
+    approved = summaries(sm, APPROVED)
+    return approved[0] if approved else None
+
+
+def accuracy_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
+    """The package's accuracy: its metadata property, else its ModelQuality statistics JSON."""
+    recorded = package.get("CustomerMetadataProperties", {}).get("accuracy")
+    if recorded is not None:
+        return float(recorded)
+    # Moto's UpdateModelPackage drops CustomerMetadataProperties (AWS keeps them), and packages
+    # registered by other tools may lack them: the statistics JSON is the source of truth.
+    statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
+    uri = statistics.get("S3Uri")
+    if not uri:
+        return None
+    try:
+        bucket, key = split_s3_uri(uri)
+        body = (s3 or aws.client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
+        return metric_accuracy(json.loads(body))
+    except (CliError, ValueError, aws.ClientError):
+        return None
+
+
+def set_status(
+    sm: Any, package: dict[str, Any], status: str, reason: str, who: str, now: dt.datetime
+) -> None:
+    """Move a package to `status`, recording who did it, when and why."""
+    verb = "approved" if status == APPROVED else "rejected"
+    description = f"{verb} by {who} at {now:%Y-%m-%dT%H:%M:%SZ}: {reason}"
+    sm.update_model_package(
+        ModelPackageArn=package["ModelPackageArn"],
+        ModelApprovalStatus=status,
+        ApprovalDescription=description[:DESCRIPTION_MAX],
+    )
+
+
+def _label(package: dict[str, Any]) -> str:
+    return f"version {package.get('ModelPackageVersion', '?')} ({package['ModelPackageArn']})"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print a table of the versions: version, status, created, accuracy, commit."""
+    sm, s3 = aws.client("sagemaker"), aws.client("s3")
+    rows = []
+    for summary in summaries(sm):
+        package = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        accuracy = accuracy_of(package, s3)
+        rows.append(
+            (
+                str(package.get("ModelPackageVersion", "")),
+                package["ModelApprovalStatus"],
+                f"{package['CreationTime']:%Y-%m-%d %H:%M}",
+                "-" if accuracy is None else f"{accuracy:.3f}",
+                package.get("MetadataProperties", {}).get("CommitId", "-")[:12],
+            )
+        )
+    if not rows:
+        print(f"no versions in {config.MODEL_PACKAGE_GROUP}")
+        return ExitCode.OK
+    header = ("VERSION", "STATUS", "CREATED (UTC)", "ACCURACY", "COMMIT")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return ExitCode.OK
+
+
+def cmd_latest_approved(args: argparse.Namespace) -> int:
+    """Print the ARN of the newest Approved version."""
+    latest = latest_approved(aws.client("sagemaker"))
+    if latest is None:
+        raise CliError(f"no Approved version in {config.MODEL_PACKAGE_GROUP}", ExitCode.REFUSED)
+    print(latest["ModelPackageArn"])
+    return ExitCode.OK
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    """Approve a version (a Rejected one only with --force)."""
+    sm = aws.client("sagemaker")
+    package = describe(sm, args.version, args.arn)
+    current = package["ModelApprovalStatus"]
+    if current == APPROVED:
+        print(f"{_label(package)} is already Approved; nothing to do")
+        return ExitCode.OK
+    if current == REJECTED and not args.force:
+        raise CliError(
+            f"{_label(package)} is Rejected; approving it needs --force", ExitCode.REFUSED
+        )
+    set_status(sm, package, APPROVED, args.reason, aws.caller_arn(), _now())
+    print(f"approved {_label(package)} (was {current})")
+    return ExitCode.OK
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    """Reject a version so that no deployment picks it."""
+    sm = aws.client("sagemaker")
+    package = describe(sm, args.version, args.arn)
+    current = package["ModelApprovalStatus"]
+    if current == REJECTED:
+        print(f"{_label(package)} is already Rejected; nothing to do")
+        return ExitCode.OK
+    set_status(sm, package, REJECTED, args.reason, aws.caller_arn(), _now())
+    print(f"rejected {_label(package)} (was {current})")
+    return ExitCode.OK
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
