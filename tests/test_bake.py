@@ -77,6 +77,19 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ".github/workflows/rollback.yml",
         f"{src}/release.py",
         "tests/test_release.py",
+        # The ML steps, the sample data and the local flow.
+        "compat-requirements.txt",
+        "data/README.md",
+        "data/breast_cancer.csv",
+        f"{src}/local.py",
+        f"{src}/steps/__init__.py",
+        f"{src}/steps/evaluate.py",
+        f"{src}/steps/inference.py",
+        f"{src}/steps/preprocess.py",
+        f"{src}/steps/train.py",
+        "tests/test_inference.py",
+        "tests/test_local.py",
+        "tests/test_steps.py",
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 

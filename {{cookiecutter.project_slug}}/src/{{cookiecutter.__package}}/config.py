@@ -30,6 +30,18 @@ ENDPOINT_INSTANCE_COUNT = {{ cookiecutter.endpoint_instance_count | int }}
 SKLEARN_FRAMEWORK_VERSION = "1.4-2-py312"
 SKLEARN_CONTAINER_VERSION = "1.4.2"
 
+# What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
+# pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
+TARGET_COLUMN = "malignant"
+# The bundled sample data (see data/README.md), relative to the repository root.
+SAMPLE_DATA = "data/breast_cancer.csv"
+TEST_SIZE = 0.2
+RANDOM_SEED = 42
+# Training hyperparameters, as the train step's command-line options (--c, --max-iter).
+HYPERPARAMETERS = {"c": 1.0, "max-iter": 1000}
+# Where the evaluate step's evaluation.json holds the accuracy (the pipeline's JsonGet path).
+ACCURACY_JSON_PATH = "binary_classification_metrics.accuracy.value"
+
 ENVIRONMENTS = ("staging", "prod")
 # Blue/green deployments need the new endpoint config to keep the running variant's name.
 VARIANT_NAME = "AllTraffic"

@@ -1,0 +1,276 @@
+"""`run-local`: the pipeline's three steps as local processes, with SageMaker's path layout.
+
+Each step script runs unchanged, in its own Python process, against a scratch tree that mirrors
+the containers (<workdir>/opt/ml/processing/..., SM_CHANNEL_TRAIN, SM_MODEL_DIR). Between
+train and evaluate this module packs model.tar.gz, as SageMaker does after a training job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+STEPS_DIR = Path(__file__).resolve().parent / "steps"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_WORKDIR = Path("build/local")
+SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
+# The step scripts exit 2 on bad input, with one "error: ..." line on stderr.
+STEP_USAGE_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The container paths of one run, under <workdir>/opt/ml."""
+
+    root: Path
+
+    @property
+    def processing(self) -> Path:
+        return self.root / "opt" / "ml" / "processing"
+
+    @property
+    def input_dir(self) -> Path:
+        return self.processing / "input"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.processing / "train"
+
+    @property
+    def test_dir(self) -> Path:
+        return self.processing / "test"
+
+    @property
+    def train_channel(self) -> Path:
+        return self.root / "opt" / "ml" / "input" / "data" / "train"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "opt" / "ml" / "model"
+
+    @property
+    def model_tar(self) -> Path:
+        return self.processing / "model" / "model.tar.gz"
+
+    @property
+    def evaluation_dir(self) -> Path:
+        return self.processing / "evaluation"
+
+
+@dataclass(frozen=True)
+class LocalResult:
+    """What a local run produced, and the verdict against the threshold."""
+
+    workdir: Path
+    model_tar: Path
+    evaluation: Path
+    report: Path
+    plots: list[Path]
+    metrics: dict[str, float]
+    accuracy: float
+    threshold: float
+    passed: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_local(
+    data: Path, workdir: Path, threshold: float, log: Callable[[str], None] = print
+) -> LocalResult:
+    """Run preprocess -> train -> evaluate on `data` under `workdir` and judge the accuracy."""
+    check_threshold(threshold)
+    if not data.is_file():
+        raise CliError(f"{data}: input CSV not found", ExitCode.USAGE)
+    layout = Layout(workdir.resolve())
+    # A previous run's model must never pass for this run's: start from an empty tree.
+    shutil.rmtree(layout.root / "opt", ignore_errors=True)
+    try:
+        return _run(data, layout, threshold, log)
+    except BaseException:
+        # Nothing half-made may be left looking like a result.
+        shutil.rmtree(layout.root / "opt", ignore_errors=True)
+        raise
+
+
+def check_threshold(threshold: float) -> None:
+    """Refuse a threshold outside (0, 1]: no model could miss (or meet) it meaningfully."""
+    if math.isnan(threshold) or not 0 < threshold <= 1:
+        raise CliError(f"threshold {threshold} is outside (0, 1]", ExitCode.USAGE)
+
+
+def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None]) -> LocalResult:
+    layout.input_dir.mkdir(parents=True)
+    shutil.copyfile(data, layout.input_dir / data.name)
+    target = ["--target", config.TARGET_COLUMN]
+    seconds: dict[str, float] = {}
+
+    seconds["preprocess"] = _step(
+        "preprocess",
+        [
+            *("--input-dir", str(layout.input_dir)),
+            *("--train-dir", str(layout.train_dir)),
+            *("--test-dir", str(layout.test_dir)),
+            *target,
+            *("--test-size", str(config.TEST_SIZE)),
+            *("--seed", str(config.RANDOM_SEED)),
+        ],
+        env={},
+        # The step names its scratch copy of the data; the user knows the original.
+        aliases={str(layout.input_dir / data.name): str(data), str(layout.input_dir): str(data)},
+        log=log,
+    )
+
+    # SageMaker downloads the train output into the training channel; a copy does the same.
+    layout.train_channel.mkdir(parents=True)
+    shutil.copyfile(layout.train_dir / "train.csv", layout.train_channel / "train.csv")
+    hyperparameters = [
+        arg for name, value in config.HYPERPARAMETERS.items() for arg in (f"--{name}", str(value))
+    ]
+    seconds["train"] = _step(
+        "train",
+        [*target, *hyperparameters, "--seed", str(config.RANDOM_SEED)],
+        env={"SM_CHANNEL_TRAIN": str(layout.train_channel), "SM_MODEL_DIR": str(layout.model_dir)},
+        log=log,
+    )
+    pack_model(layout.model_dir, layout.model_tar)
+
+    seconds["evaluate"] = _step(
+        "evaluate",
+        [
+            *("--model-dir", str(layout.model_tar.parent)),
+            *("--test-dir", str(layout.test_dir)),
+            *("--output-dir", str(layout.evaluation_dir)),
+            *target,
+            *("--threshold", str(threshold)),
+        ],
+        env={},
+        log=log,
+    )
+
+    evaluation = layout.evaluation_dir / "evaluation.json"
+    metrics = scalar_metrics(json.loads(evaluation.read_text(encoding="utf-8")))
+    accuracy = metrics["accuracy"]
+    return LocalResult(
+        workdir=layout.root,
+        model_tar=layout.model_tar,
+        evaluation=evaluation,
+        report=layout.evaluation_dir / "report.md",
+        plots=sorted(layout.evaluation_dir.glob("*.png")),
+        metrics=metrics,
+        accuracy=accuracy,
+        threshold=threshold,
+        passed=accuracy >= threshold,
+        seconds=seconds,
+    )
+
+
+def _step(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    log: Callable[[str], None],
+    aliases: dict[str, str] | None = None,
+) -> float:
+    """Run one step script in its own process; one progress line; CliError on failure."""
+    script = STEPS_DIR / f"{name}.py"
+    started = time.perf_counter()
+    result = subprocess.run(  # noqa: S603 - our own script, run by this same interpreter
+        [sys.executable, str(script), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        message = _last_error(result.stderr)
+        for scratch, original in (aliases or {}).items():
+            message = message.replace(scratch, original)
+        if result.returncode == STEP_USAGE_ERROR and message:
+            raise CliError(f"{name}: {message}", ExitCode.USAGE)
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise CliError(f"{name} step failed (exit {result.returncode}):\n{tail}", ExitCode.ERROR)
+    summary = result.stdout.strip().splitlines()
+    detail = summary[0].split(": ", 1)[-1] if summary else ""
+    log(f"{name:<10} {elapsed:5.1f} s  {detail}")
+    for extra in summary[1:]:
+        log(f"{'':<10}         {extra.split(': ', 1)[-1]}")
+    return elapsed
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.startswith("error: ")]
+    return lines[-1].removeprefix("error: ") if lines else ""
+
+
+def pack_model(model_dir: Path, model_tar: Path) -> None:
+    """Pack model_dir into model.tar.gz, as SageMaker does when a training job ends."""
+    model_tar.parent.mkdir(parents=True, exist_ok=True)
+    partial = model_tar.with_name(f".{model_tar.name}.partial")
+    with tarfile.open(partial, "w:gz") as archive:
+        for path in sorted(model_dir.rglob("*")):
+            if path.is_file():
+                archive.add(path, arcname=path.relative_to(model_dir).as_posix())
+    os.replace(partial, model_tar)
+
+
+def scalar_metrics(evaluation: dict) -> dict[str, float]:
+    """The single-number metrics of an evaluation.json, by name."""
+    metrics = evaluation["binary_classification_metrics"]
+    return {name: float(metrics[name]["value"]) for name in SCALAR_METRICS}
+
+
+def format_summary(result: LocalResult) -> str:
+    """The metrics table, where the artifacts are, and the verdict."""
+    rows = [f"  {name:<10} {value:.4f}" for name, value in result.metrics.items()]
+    artifacts = [result.model_tar, result.evaluation, result.report, *result.plots]
+    relation = ">=" if result.passed else "<"
+    verdict = "PASS" if result.passed else "FAIL"
+    return "\n".join(
+        [
+            "",
+            "metric     value",
+            *rows,
+            "",
+            "artifacts:",
+            *(f"  {_shown(path)}" for path in artifacts),
+            "",
+            f"verdict: {verdict}: accuracy {result.accuracy:.4f} {relation} "
+            f"threshold {result.threshold:.4f}",
+        ]
+    )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def cmd_run_local(args) -> int:
+    """`run-local`: run the three steps and exit 7 when the model misses the threshold."""
+    data = Path(args.data) if args.data else REPO_ROOT / config.SAMPLE_DATA
+    workdir = Path(args.workdir) if args.workdir else DEFAULT_WORKDIR
+    started = time.perf_counter()
+    result = run_local(data, workdir, args.threshold)
+    print(format_summary(result))
+    print(f"total {time.perf_counter() - started:.1f} s")
+    if not result.passed:
+        raise CliError(
+            f"accuracy {result.accuracy:.4f} is below the threshold {result.threshold}: "
+            "the pipeline would not register this model",
+            ExitCode.BELOW_THRESHOLD,
+        )
+    return ExitCode.OK
