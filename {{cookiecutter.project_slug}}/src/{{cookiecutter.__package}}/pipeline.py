@@ -16,6 +16,7 @@ import re
 import shlex
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
     "AccuracyBelowThreshold",
 )
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
+DESCRIPTION = f"{config.PROJECT}: preprocess, train, evaluate, gate on accuracy, register"
 CONTENT_TYPE = "text/csv"  # what the serving hooks (steps/inference.py) accept and return
 NO_COMMIT = "unknown"
 
@@ -360,7 +362,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 "commit": p["CommitSha"],
                 "accuracy": Join(on="", values=[accuracy]),
             },
-            description=f"{config.PROJECT} model trained by {config.SAGEMAKER_PIPELINE}",
+            description=f"trained by pipeline {config.SAGEMAKER_PIPELINE}",
         ),
     )
     fail = FailStep(
@@ -404,19 +406,45 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
 def cmd_upsert(args: argparse.Namespace) -> int:
     """Upload the step code, then create or update the pipeline in SageMaker."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from {{ cookiecutter.__package }} import aws
 
     try:
         _seed_input_data()
-        pipeline = build_pipeline(make_session(upload=True))
-        response = pipeline.upsert(
-            role_arn=config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
-            description=f"{config.PROJECT}: preprocess, train, evaluate, gate, register",
-        )
-    except (BotoCoreError, ClientError) as error:
+        # Built once with the real session: this uploads the step code to the artifact bucket.
+        text = build_pipeline(make_session(upload=True)).definition()
+        arn = upsert(aws.client("sagemaker"), text)
+    except aws.ClientError as error:
         raise CliError(f"upsert of pipeline {config.SAGEMAKER_PIPELINE} failed: {error}") from error
-    print(f"upsert: {response['PipelineArn']}")
+    print(f"upsert: {arn}")
     return ExitCode.OK
+
+
+def upsert(sm: Any, definition_text: str) -> str:
+    """Create the pipeline, or update it when it exists; return its ARN."""
+    request = {
+        "PipelineName": config.SAGEMAKER_PIPELINE,
+        "PipelineDefinition": definition_text,
+        "PipelineDescription": DESCRIPTION,
+        "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
+    }
+    if not _pipeline_exists(sm):
+        # The token makes botocore's own retries of this call create one pipeline, not two.
+        token = str(uuid.uuid4())
+        return sm.create_pipeline(**request, ClientRequestToken=token)["PipelineArn"]
+    return sm.update_pipeline(**request)["PipelineArn"]
+
+
+def _pipeline_exists(sm: Any) -> bool:
+    from {{ cookiecutter.__package }} import aws
+
+    try:
+        sm.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
+    except aws.ClientError as error:
+        # AWS says ResourceNotFound; moto (the local emulator) says ValidationException.
+        if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+            return False
+        raise
+    return True
 
 
 def _seed_input_data() -> None:
@@ -470,6 +498,8 @@ def start_execution(sm: Any, commit: str) -> str:
         PipelineExecutionDisplayName=f"commit-{commit[:12]}",
         PipelineExecutionDescription=f"commit {commit}",
         PipelineParameters=[{"Name": "CommitSha", "Value": commit}],
+        # Retries of this call (botocore's) start one execution, not several.
+        ClientRequestToken=str(uuid.uuid4()),
     )
     return response["PipelineExecutionArn"]
 

@@ -1,0 +1,432 @@
+"""The SageMaker pipeline: its definition (built with no network), snapshot, upsert and waiting."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from {{ cookiecutter.__package }} import config, pipeline
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "pipeline-definition.json"
+EXECUTION_ARN = (
+    f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/"
+    f"{config.SAGEMAKER_PIPELINE}/execution/abc123"
+)
+
+
+def _dead_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def connections() -> list[Any]:
+    """Every connection attempted while the definition was built."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def definition(connections: list[Any]) -> dict[str, Any]:
+    """The definition, built once with every socket refused and AWS pointed at a dead port."""
+    dead = f"http://127.0.0.1:{_dead_port()}"
+
+    def refuse(sock: socket.socket, address: Any) -> None:
+        connections.append(address)
+        raise ConnectionRefusedError(f"no network while building the definition: {address}")
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_ENDPOINT_URL", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+            mp.setenv(name, dead)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        mp.delenv("AWS_PROFILE", raising=False)
+        mp.setattr(socket.socket, "connect", refuse)
+        return pipeline.definition()
+
+
+def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step, nested ones (the gate's branches) included, by name."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            found[step["Name"]] = step
+            walk(step.get("Arguments", {}).get("IfSteps", []))
+            walk(step.get("Arguments", {}).get("ElseSteps", []))
+
+    walk(definition["Steps"])
+    return found
+
+
+def _get(name: str) -> dict[str, str]:
+    return {"Get": f"Parameters.{name}"}
+
+
+def test_definition_builds_with_no_network(
+    definition: dict[str, Any], connections: list[Any]
+) -> None:
+    assert connections == []
+    assert definition["Version"] == "2020-12-01"
+
+
+def test_step_graph(definition: dict[str, Any]) -> None:
+    assert [s["Name"] for s in definition["Steps"]] == [
+        pipeline.PREPROCESS,
+        pipeline.TRAIN,
+        pipeline.EVALUATE,
+        pipeline.GATE,
+    ]
+    steps = steps_by_name(definition)
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+        for c in steps[pipeline.TRAIN]["Arguments"]["InputDataConfig"]
+    }
+    assert channels["train"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
+    inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in steps[pipeline.EVALUATE]["Arguments"]["ProcessingInputs"]
+    }
+    assert inputs["model"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    assert inputs["test"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    }
+    preprocess_inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in steps[pipeline.PREPROCESS]["Arguments"]["ProcessingInputs"]
+    }
+    assert preprocess_inputs["input"] == _get("InputDataUri")
+    gate = steps[pipeline.GATE]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]] == [pipeline.REGISTER]
+    assert [s["Name"] for s in gate["ElseSteps"]] == [pipeline.FAIL]
+    assert steps[pipeline.REGISTER]["Type"] == "RegisterModel"
+    assert steps[pipeline.FAIL]["Type"] == "Fail"
+
+
+def test_gate_reads_accuracy_from_the_evaluation_report(definition: dict[str, Any]) -> None:
+    steps = steps_by_name(definition)
+    assert steps[pipeline.EVALUATE]["PropertyFiles"] == [
+        {
+            "PropertyFileName": pipeline.EVALUATION_REPORT,
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
+    ]
+    accuracy = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": f"Steps.Evaluate.PropertyFiles.{pipeline.EVALUATION_REPORT}"},
+            "Path": config.ACCURACY_JSON_PATH,
+        }
+    }
+    assert steps[pipeline.GATE]["Arguments"]["Conditions"] == [
+        {"Type": "GreaterThanOrEqualTo", "LeftValue": accuracy, "RightValue": _get("MinAccuracy")}
+    ]
+    message = steps[pipeline.FAIL]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert accuracy in message
+    assert _get("MinAccuracy") in message
+
+
+def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
+    parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    assert parameters == {
+        "InputDataUri": ("String", f"s3://{config.ARTIFACT_BUCKET}/{config.INPUT_DATA_KEY}"),
+        "ProcessingInstanceType": ("String", config.TRAINING_INSTANCE_TYPE),
+        "ProcessingInstanceCount": ("Integer", 1),
+        "TrainingInstanceType": ("String", config.TRAINING_INSTANCE_TYPE),
+        "TrainingInstanceCount": ("Integer", 1),
+        "MinAccuracy": ("Float", config.ACCURACY_THRESHOLD),
+        "ModelApprovalStatus": ("String", config.REGISTRATION_STATUS),
+        "CommitSha": ("String", pipeline.NO_COMMIT),
+    }
+    steps = steps_by_name(definition)
+    resources = steps[pipeline.TRAIN]["Arguments"]["ResourceConfig"]
+    assert resources["InstanceType"] == _get("TrainingInstanceType")
+    assert resources["InstanceCount"] == _get("TrainingInstanceCount")
+    cluster = steps[pipeline.PREPROCESS]["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceType"] == _get("ProcessingInstanceType")
+
+
+def test_registration_status_metrics_commit_and_serving(definition: dict[str, Any]) -> None:
+    register = steps_by_name(definition)[pipeline.REGISTER]["Arguments"]
+    assert register["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP
+    assert register["ModelApprovalStatus"] == _get("ModelApprovalStatus")
+    statistics = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    assert statistics["S3Uri"]["Std:Join"]["Values"] == [
+        {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
+        "evaluation.json",
+    ]
+    assert register["MetadataProperties"] == {"CommitId": _get("CommitSha")}
+    assert register["CustomerMetadataProperties"]["commit"] == _get("CommitSha")
+    assert "Std:Join" in register["CustomerMetadataProperties"]["accuracy"]  # a string
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    specification = register["InferenceSpecification"]
+    assert specification["SupportedRealtimeInferenceInstanceTypes"] == [
+        config.ENDPOINT_INSTANCE_TYPE
+    ]
+
+
+def test_every_step_runs_the_pinned_scikit_learn_image(definition: dict[str, Any]) -> None:
+    steps = steps_by_name(definition)
+    images = [
+        steps[pipeline.PREPROCESS]["Arguments"]["AppSpecification"]["ImageUri"],
+        steps[pipeline.TRAIN]["Arguments"]["AlgorithmSpecification"]["TrainingImage"],
+        steps[pipeline.EVALUATE]["Arguments"]["AppSpecification"]["ImageUri"],
+        steps[pipeline.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"],
+    ]
+    pattern = re.compile(
+        rf"\d+\.dkr\.ecr\.{re.escape(config.AWS_REGION)}\.amazonaws\.com(\.cn)?/"
+        rf"sagemaker-scikit-learn:{re.escape(config.SKLEARN_FRAMEWORK_VERSION)}-cpu-py3"
+    )
+    for image in images:
+        assert pattern.fullmatch(image), image
+
+
+def _options(arguments: list[Any]) -> list[str]:
+    """Container arguments with pipeline expressions replaced by a plausible value."""
+    return [a if isinstance(a, str) else "0.5" for a in arguments]
+
+
+def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) -> None:
+    steps = steps_by_name(definition)
+    pre = preprocess.parse_args(
+        _options(steps[pipeline.PREPROCESS]["Arguments"]["AppSpecification"]["ContainerArguments"])
+    )
+    assert (pre.target, pre.test_size, pre.seed) == (
+        config.TARGET_COLUMN,
+        config.TEST_SIZE,
+        config.RANDOM_SEED,
+    )
+    hyperparameters = steps[pipeline.TRAIN]["Arguments"]["HyperParameters"]
+    # ModelTrainer passes each hyperparameter to train.py as `--name value`.
+    fit = train.parse_args([part for k, v in hyperparameters.items() for part in (f"--{k}", v)])
+    assert fit.target == config.TARGET_COLUMN
+    assert fit.seed == config.RANDOM_SEED
+    arguments = steps[pipeline.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert evaluate.parse_args(_options(arguments)).target == config.TARGET_COLUMN
+    assert arguments[arguments.index("--threshold") + 1] == {
+        "Std:Join": {"On": "", "Values": [_get("MinAccuracy")]}
+    }
+
+
+def test_training_ships_the_steps_directory_with_train_py(definition: dict[str, Any]) -> None:
+    text = json.dumps(steps_by_name(definition)[pipeline.TRAIN])
+    assert "/input/code" in text
+    assert (pipeline.STEPS_DIR / "train.py").is_file()
+    assert (pipeline.STEPS_DIR / "inference.py").is_file()
+
+
+def test_build_timestamps_are_masked(definition: dict[str, Any]) -> None:
+    text = json.dumps(definition)
+    assert "<timestamp>" in text
+    assert not re.search(r"-20\d+(/|\")", text)
+    assert pipeline.mask_volatile("s3://b/p/train-20260101120000/input") == (
+        "s3://b/p/train-<timestamp>/input"
+    )
+
+
+# ---- snapshot --------------------------------------------------------------------------------
+
+# The snapshot is the same for every set of template answers: each answer-derived value is
+# replaced by a placeholder (the tests above check the values themselves), so one file serves
+# every bake and a diff shows only changes to the pipeline's shape.
+_HASH = re.compile(r"\b" + "[0-9a-f]" * 64 + r"\b")  # a SHA-256 in hex
+_REGISTRY = re.compile(r"\d+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+
+
+def normalised(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with answer-derived values and code hashes replaced by placeholders."""
+    view = json.loads(json.dumps(definition))
+    for parameter in view["Parameters"]:
+        parameter["DefaultValue"] = f"<{parameter['Name']} default>"
+    register = steps_by_name(view)[pipeline.REGISTER]["Arguments"]
+    specification = register["InferenceSpecification"]
+    specification["SupportedRealtimeInferenceInstanceTypes"] = ["<endpoint-instance-type>"]
+    specification["Containers"][0]["Environment"]["SAGEMAKER_REGION"] = "<region>"
+    text = json.dumps(view, indent=2, sort_keys=True)
+    for value, placeholder in (
+        (config.ARTIFACT_BUCKET, "<artifact-bucket>"),
+        (config.role_arn(config.SAGEMAKER_EXECUTION_ROLE), "<execution-role-arn>"),
+        (config.MODEL_PACKAGE_GROUP, "<model-package-group>"),
+        (config.SAGEMAKER_PIPELINE, "<pipeline>"),
+        *(
+            (f"{config.PROJECT}-{s.lower()}", f"<project>-{s.lower()}")
+            for s in ("Preprocess", "Train", "Evaluate")
+        ),
+    ):
+        text = text.replace(value, placeholder)
+    text = _REGISTRY.sub("<ecr-registry>", text)
+    return json.loads(_HASH.sub("<sha256>", text))
+
+
+def test_definition_matches_the_snapshot(definition: dict[str, Any]) -> None:
+    """Reviewers see every change to the definition; UPDATE_SNAPSHOTS=1 rewrites the file."""
+    current = json.dumps(normalised(definition), indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(current, encoding="utf-8")
+    assert current == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the pipeline definition changed: review it, then run UPDATE_SNAPSHOTS=1 pytest "
+        "tests/test_pipeline.py and commit the snapshot"
+    )
+
+
+def test_snapshot_carries_no_answer_values() -> None:
+    text = SNAPSHOT.read_text(encoding="utf-8")
+    for value in (config.PROJECT, config.AWS_ACCOUNT_ID, config.REGISTRATION_STATUS):
+        assert value not in text
+
+
+# ---- upsert, start, wait ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def sm() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def _pipeline_arn() -> str:
+    return f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/x"
+
+
+def test_upsert_creates_a_missing_pipeline(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    stubber.add_client_error("describe_pipeline", "ResourceNotFound")
+    request = {
+        "PipelineName": config.SAGEMAKER_PIPELINE,
+        "PipelineDefinition": "{}",
+        "PipelineDescription": pipeline.DESCRIPTION,
+        "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
+        "ClientRequestToken": ANY,
+    }
+    stubber.add_response("create_pipeline", {"PipelineArn": _pipeline_arn()}, request)
+    assert pipeline.upsert(client, "{}") == _pipeline_arn()
+
+
+def test_upsert_updates_an_existing_pipeline(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    stubber.add_response("describe_pipeline", {"PipelineArn": _pipeline_arn()})
+    stubber.add_response("update_pipeline", {"PipelineArn": _pipeline_arn()})
+    assert pipeline.upsert(client, "{}") == _pipeline_arn()
+
+
+def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    stubber.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": EXECUTION_ARN},
+        {
+            "PipelineName": config.SAGEMAKER_PIPELINE,
+            "PipelineExecutionDisplayName": "commit-0123456789ab",
+            "PipelineExecutionDescription": "commit 0123456789abcdef",
+            "PipelineParameters": [{"Name": "CommitSha", "Value": "0123456789abcdef"}],
+            "ClientRequestToken": ANY,
+        },
+    )
+    assert pipeline.start_execution(client, "0123456789abcdef") == EXECUTION_ARN
+
+
+def _poll(stubber: Stubber, status: str, steps: list[tuple[str, str, str | None]]) -> None:
+    stubber.add_response(
+        "describe_pipeline_execution",
+        {"PipelineExecutionStatus": status},
+        {"PipelineExecutionArn": EXECUTION_ARN},
+    )
+    entries = []
+    for name, state, reason in steps:
+        entry: dict[str, Any] = {"StepName": name, "StepStatus": state}
+        if reason:
+            entry["FailureReason"] = reason
+        entries.append(entry)
+    stubber.add_response(
+        "list_pipeline_execution_steps",
+        {"PipelineExecutionSteps": entries},
+        {"PipelineExecutionArn": EXECUTION_ARN, "SortOrder": "Ascending"},
+    )
+
+
+def _wait(client: Any, **kwargs: Any) -> tuple[str, str]:
+    out = io.StringIO()
+    slept: list[float] = []
+    with redirect_stdout(out):
+        status, steps = pipeline.wait(
+            client, EXECUTION_ARN, sleep=slept.append, delays=iter([1.0] * 10), **kwargs
+        )
+    return pipeline.outcome(status, steps), out.getvalue()
+
+
+def test_wait_prints_one_line_per_step_state_change(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    _poll(stubber, "Executing", [("Preprocess", "Succeeded", None), ("Train", "Executing", None)])
+    _poll(stubber, "Succeeded", [("Preprocess", "Succeeded", None), ("Train", "Succeeded", None)])
+    code, printed = _wait(client)
+    assert code == ExitCode.OK
+    assert printed.splitlines() == [
+        "step Preprocess: Executing",
+        "step Preprocess: Succeeded",
+        "step Train: Executing",
+        "step Train: Succeeded",
+        "execution: Succeeded",
+    ]
+
+
+def test_a_failed_step_fails_with_its_reason(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    _poll(stubber, "Failed", [("Train", "Failed", "AlgorithmError: bad input")])
+    with pytest.raises(CliError, match="step Train failed: AlgorithmError: bad input") as error:
+        _wait(client)
+    assert error.value.code == ExitCode.FAILED
+
+
+def test_missing_the_threshold_is_its_own_exit_code(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    reason = "accuracy 0.61 is below MinAccuracy 0.85"
+    _poll(stubber, "Failed", [(pipeline.FAIL, "Failed", reason)])
+    with pytest.raises(CliError, match=reason) as error:
+        _wait(client)
+    assert error.value.code == ExitCode.BELOW_THRESHOLD
+
+
+def test_wait_gives_up_at_the_timeout(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    with pytest.raises(CliError, match="still Executing") as error:
+        _wait(client, timeout=0.5, clock=lambda: 0.0)
+    assert error.value.code == ExitCode.TIMED_OUT
+
+
+def test_backoff_grows_to_its_cap() -> None:
+    delays = pipeline.backoff(first=5, cap=20)
+    assert [next(delays) for _ in range(6)] == [5, 7.5, 11.25, 16.875, 20, 20]
+
+
+def test_outputs_file_is_shell_sourceable(tmp_path: Path) -> None:
+    target = tmp_path / "build" / "pipeline.env"
+    pipeline._write_outputs(str(target), {"PIPELINE_EXECUTION_ARN": EXECUTION_ARN})
+    assert target.read_text() == f"PIPELINE_EXECUTION_ARN={EXECUTION_ARN}\n"
+    assert not list(target.parent.glob(".*partial"))
