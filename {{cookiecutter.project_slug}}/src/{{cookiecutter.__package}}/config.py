@@ -63,7 +63,7 @@ INPUT_DATA_KEY = "input/breast_cancer.csv"
 # retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
 # (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
 # Server access logs of the two buckets above: who uploaded which code, who read which model.
-ACCESS_LOG_BUCKET = f"{PROJECT}-access-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # package in the group becomes Approved.
 CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
 CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
