@@ -28,7 +28,9 @@ def validate(operation: OperationModel, params: dict[str, Any]) -> None:
     """Raise ContractError listing every way `params` break the operation's input model."""
     problems: list[str] = []
     if operation.input_shape is not None:
-        _check(operation.input_shape, params, operation.name, problems)
+        # botocore fills idempotency tokens (a UUID, 36 characters) after this check runs.
+        tokens = {n: "0" * 36 for n in operation.idempotent_members if n not in params}
+        _check(operation.input_shape, {**params, **tokens}, operation.name, problems)
     if problems:
         raise ContractError(f"{operation.service_model.service_name}: " + "; ".join(problems))
 

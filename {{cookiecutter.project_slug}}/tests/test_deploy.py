@@ -1,0 +1,485 @@
+"""Deployments judged from scripted SageMaker status sequences (botocore Stubber)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import boto3
+import botocore.endpoint
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+from {{ cookiecutter.__package }} import aws, config, deploy
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+ENV = "prod"
+ENDPOINT = config.endpoint_name(ENV)
+ACCOUNT = "123456789012"
+ENDPOINT_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:endpoint/{ENDPOINT}"
+PACKAGE_ARN = (
+    f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:model-package/{config.MODEL_PACKAGE_GROUP}/2"
+)
+OLD_CONFIG = f"{ENDPOINT}-v1-20240101000000"
+NOW = dt.datetime(2024, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
+NEW_CONFIG = f"{ENDPOINT}-v2-{NOW:%Y%m%d%H%M%S}"
+ALARMS = config.alarm_names(ENV)
+PACKAGE = {
+    "ModelPackageArn": PACKAGE_ARN,
+    "ModelPackageVersion": 2,
+    "ModelApprovalStatus": "Approved",
+    "MetadataProperties": {"CommitId": "abc123"},
+    "InferenceSpecification": {
+        "Containers": [{"Image": "image:1", "ModelDataUrl": "s3://bucket/model.tar.gz"}]
+    },
+}
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Script:
+    """Stubbed sagemaker, cloudwatch and runtime clients, fed in call order."""
+
+    def __init__(self) -> None:
+        self.sm = aws.client("sagemaker")
+        self.cw = aws.client("cloudwatch")
+        self.runtime = aws.client("sagemaker-runtime")
+        self.stubs = [Stubber(c) for c in (self.sm, self.cw, self.runtime)]
+        self.sm_stub, self.cw_stub, self.runtime_stub = self.stubs
+        self.clients = deploy.Clients(self.sm, self.cw, self.runtime)
+        self.clock = FakeClock()
+
+    def endpoint(self, status: str, config_name: str = OLD_CONFIG, **extra: object) -> None:
+        self.sm_stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": ENDPOINT,
+                "EndpointArn": ENDPOINT_ARN,
+                "EndpointConfigName": config_name,
+                "EndpointStatus": status,
+                "CreationTime": NOW,
+                "LastModifiedTime": NOW,
+                **extra,
+            },
+        )
+
+    def alarms(self, states: dict[str, str] | None = None) -> None:
+        states = states or {}
+        self.cw_stub.add_response(
+            "describe_alarms",
+            {
+                "MetricAlarms": [
+                    {"AlarmName": name, "StateValue": states.get(kind, "OK")}
+                    for kind, name in ALARMS.items()
+                    if states.get(kind) != "missing"
+                ]
+            },
+        )
+
+    def preflight(self, tags: dict[str, str] | None = None, variant: str = "") -> None:
+        self.endpoint("InService")
+        self.sm_stub.add_response(
+            "list_tags", {"Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+        )
+        self.sm_stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": OLD_CONFIG,
+                "EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/"),
+                "ProductionVariants": [
+                    {"VariantName": variant or config.VARIANT_NAME, "ModelName": "m"}
+                ],
+                "CreationTime": NOW,
+            },
+        )
+        self.alarms()
+
+    def submit(self, policy: dict | None = None) -> None:
+        arn = ENDPOINT_ARN.replace("endpoint/", "model/")
+        self.sm_stub.add_response("create_model", {"ModelArn": arn})
+        self.sm_stub.add_response(
+            "create_endpoint_config",
+            {"EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/")},
+        )
+        expected = {
+            "EndpointName": ENDPOINT,
+            "EndpointConfigName": NEW_CONFIG,
+            "DeploymentConfig": policy if policy is not None else ANY,
+        }
+        self.sm_stub.add_response("update_endpoint", {"EndpointArn": ENDPOINT_ARN}, expected)
+
+    def poll(self, status: str, config_name: str = OLD_CONFIG, alarms: dict | None = None) -> None:
+        extra = {"FailureReason": "capacity error: no ml.m5.large"} if "Failed" in status else {}
+        self.endpoint(status, config_name, **extra)
+        self.alarms(alarms)
+
+    def record_and_smoke(self, rows: int) -> None:
+        self.endpoint("InService", NEW_CONFIG)
+        self.sm_stub.add_response("add_tags", {})
+        self.sm_stub.add_response("add_tags", {})
+        body = json.dumps({"predictions": [{"label": 1, "probability": 0.9}] * rows}).encode()
+        self.runtime_stub.add_response(
+            "invoke_endpoint",
+            {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
+        )
+
+    def run(self, strategy: str, settings: deploy.Settings | None = None) -> int:
+        for stub in self.stubs:
+            stub.activate()
+        try:
+            return deploy.deploy(
+                ENV,
+                PACKAGE,
+                strategy,
+                settings or deploy.Settings(),
+                self.clients,
+                clock=self.clock,
+                sleep=self.clock.sleep,
+                now=lambda: NOW,
+                echo=lambda line: None,
+            )
+        finally:
+            for stub in self.stubs:
+                stub.deactivate()
+
+    def done(self) -> None:
+        for stub in self.stubs:
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture(autouse=True)
+def fleet_of_four(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every strategy fits four instances; tests of smaller fleets set their own count.
+    monkeypatch.setattr(config, "ENDPOINT_INSTANCE_COUNT", 4)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+# ---- DeploymentConfig per strategy (unit) ---------------------------------------------------
+
+
+def test_all_at_once_is_a_blue_green_switch() -> None:
+    policy = deploy.deployment_config("all-at-once", 4, deploy.Settings(), ["a"])
+    routing = policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
+    assert policy["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "a"}]}
+    assert policy["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] == 300 + 120 + 1800
+
+
+def test_canary_defaults_to_one_instance() -> None:
+    routing = deploy.deployment_config("canary", 4, deploy.Settings(), ["a"])[
+        "BlueGreenUpdatePolicy"
+    ]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "CANARY"
+    assert routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 25}
+
+
+def test_linear_steps_are_at_least_ten_percent() -> None:
+    routing = deploy.deployment_config("linear", 20, deploy.Settings(), ["a"])[
+        "BlueGreenUpdatePolicy"
+    ]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "LINEAR"
+    assert routing["LinearStepSize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}
+
+
+def test_rolling_uses_batches_of_instances() -> None:
+    policy = deploy.deployment_config("rolling", 4, deploy.Settings(rolling_batch=2), ["a"])
+    rolling = policy["RollingUpdatePolicy"]
+    assert rolling["MaximumBatchSize"] == {"Type": "INSTANCE_COUNT", "Value": 2}
+    assert rolling["RollbackMaximumBatchSize"] == {"Type": "INSTANCE_COUNT", "Value": 2}
+    assert "BlueGreenUpdatePolicy" not in policy
+
+
+@pytest.mark.parametrize(
+    ("strategy", "count", "settings", "message"),
+    [
+        ("canary", 1, deploy.Settings(), "canary size 100%"),
+        ("canary", 4, deploy.Settings(canary_percent=60), "canary size 60%"),
+        ("canary", 3, deploy.Settings(canary_percent=20), "less than one instance"),
+        ("linear", 4, deploy.Settings(linear_step_percent=5), "linear step 5%"),
+        ("linear", 1, deploy.Settings(), "linear step 100%"),
+        ("rolling", 2, deploy.Settings(rolling_batch=3), "rolling batch 3 is outside 1-2"),
+        ("all-at-once", 2, deploy.Settings(wait_seconds=4000), "--wait-seconds 4000"),
+        ("all-at-once", 2, deploy.Settings(max_seconds=60), "--max-seconds 60"),
+    ],
+)
+def test_strategy_that_does_not_fit_is_refused(
+    strategy: str, count: int, settings: deploy.Settings, message: str
+) -> None:
+    with pytest.raises(CliError, match=message) as info:
+        deploy.deployment_config(strategy, count, settings, ["a"])
+    assert info.value.code == ExitCode.REFUSED
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["all-at-once", "canary", "linear", "rolling"])
+def test_each_strategy_succeeds_on_the_new_config(script: Script, strategy: str) -> None:
+    policy = deploy.deployment_config(
+        strategy, 4, deploy.Settings(), [ALARMS["5xx"], ALARMS["4xx"], ALARMS["latency"]]
+    )
+    script.preflight(tags={deploy.TAG_VERSION: "1", deploy.TAG_HISTORY: "1"})
+    script.submit(policy)
+    script.poll("Updating")
+    script.poll("Updating")
+    script.poll("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    assert script.run(strategy) == ExitCode.OK
+    script.done()
+
+
+def test_alarm_during_canary_rolls_back_and_names_the_alarm(script: Script) -> None:
+    script.preflight()
+    script.submit()
+    script.poll("Updating")
+    script.poll("Updating", alarms={"5xx": "ALARM"})
+    script.poll("RollingBack", alarms={"5xx": "ALARM"})
+    script.poll("InService", OLD_CONFIG, alarms={"5xx": "OK"})
+    with pytest.raises(CliError) as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.ROLLED_BACK
+    assert ALARMS["5xx"] in str(info.value)
+    assert "old config" in str(info.value)
+    script.done()  # nothing recorded, no smoke test
+
+
+@pytest.mark.parametrize("status", ["Failed", "UpdateRollbackFailed"])
+def test_failure_exits_failed_with_the_reason(script: Script, status: str) -> None:
+    script.preflight()
+    script.submit()
+    script.poll("Updating")
+    script.poll(status)
+    with pytest.raises(CliError, match="capacity error") as info:
+        script.run("linear")
+    assert info.value.code == ExitCode.FAILED
+    assert status in str(info.value)
+    script.done()
+
+
+def test_timeout_gives_up_at_the_maximum_execution_time_polling_at_most_6_a_minute(
+    script: Script,
+) -> None:
+    settings = deploy.Settings(wait_seconds=0, termination_wait_seconds=0, max_seconds=600)
+    script.preflight()
+    script.submit()
+    # 600 s at one call every 10-30 s is at most 61 polls; script more than enough.
+    for _ in range(61):
+        script.poll("Updating")
+    with pytest.raises(CliError, match="gave up after 600s") as info:
+        script.run("all-at-once", settings)
+    assert info.value.code == ExitCode.TIMED_OUT
+    polls = len(script.clock.sleeps) + 1
+    assert polls / (script.clock.now / 60) <= 6
+    # Every wait is at least 10 s, except a last one cut short by the deadline.
+    assert all(seconds >= 10 for seconds in script.clock.sleeps[:-1])
+
+
+def test_concurrent_deploy_is_refused_before_anything_changes(script: Script) -> None:
+    script.endpoint("Updating")
+    script.sm_stub.add_response("list_tags", {"Tags": []})
+    with pytest.raises(CliError, match="Updating: another deployment is in progress") as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.REFUSED
+    script.done()
+
+
+@pytest.mark.parametrize(
+    ("states", "message"),
+    [
+        ({"latency": "missing"}, "missing: " + ALARMS["latency"]),
+        ({"4xx": "ALARM"}, "in ALARM before the deployment: " + ALARMS["4xx"]),
+    ],
+)
+def test_missing_or_firing_alarm_is_refused(script: Script, states: dict, message: str) -> None:
+    script.endpoint("InService")
+    script.sm_stub.add_response("list_tags", {"Tags": []})
+    script.sm_stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": OLD_CONFIG,
+            "EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/"),
+            "ProductionVariants": [{"VariantName": config.VARIANT_NAME}],
+            "CreationTime": NOW,
+        },
+    )
+    script.alarms(states)
+    with pytest.raises(CliError, match=message) as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.REFUSED
+    script.done()
+
+
+def test_other_variant_name_is_refused(script: Script) -> None:
+    script.preflight(variant="Blue")
+    with pytest.raises(CliError, match="blue/green needs exactly") as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.REFUSED
+
+
+def test_canary_that_does_not_fit_the_fleet_is_refused(
+    script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "ENDPOINT_INSTANCE_COUNT", 1)
+    script.preflight()
+    with pytest.raises(CliError, match="canary") as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.REFUSED
+    script.done()  # no create_model, no update_endpoint
+
+
+def test_same_deploy_again_is_a_no_op(script: Script) -> None:
+    script.endpoint("InService", NEW_CONFIG)
+    script.sm_stub.add_response(
+        "list_tags",
+        {
+            "Tags": [
+                {"Key": deploy.TAG_PACKAGE, "Value": PACKAGE_ARN},
+                {"Key": deploy.TAG_CONFIG, "Value": NEW_CONFIG},
+            ]
+        },
+    )
+    lines: list[str] = []
+    with script.sm_stub:
+        code = deploy.deploy(
+            ENV, PACKAGE, "canary", deploy.Settings(), script.clients, echo=lines.append
+        )
+    assert code == ExitCode.OK
+    assert "nothing to do" in lines[-1]
+    script.done()
+
+
+def test_unapproved_package_is_refused(script: Script) -> None:
+    summary = {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "ModelPackageVersion": 2,
+        "ModelPackageArn": PACKAGE_ARN,
+        "CreationTime": NOW,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "PendingManualApproval",
+    }
+    script.sm_stub.add_response("list_model_packages", {"ModelPackageSummaryList": [summary]})
+    described = {k: v for k, v in summary.items() if k != "ModelPackageVersion"}
+    script.sm_stub.add_response(
+        "describe_model_package",
+        {
+            **described,
+            "ModelPackageVersion": 2,
+            "ModelPackageName": config.MODEL_PACKAGE_GROUP,
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        },
+    )
+    with script.sm_stub, pytest.raises(CliError, match="PendingManualApproval, not Approved"):
+        deploy.resolve_package(script.sm, 2, None)
+
+
+def test_throttling_is_retried_by_botocore_standard_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    sm = aws.client("sagemaker")
+    answers = [
+        (400, {"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        (400, {"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        (
+            200,
+            {
+                "EndpointName": ENDPOINT,
+                "EndpointArn": ENDPOINT_ARN,
+                "EndpointConfigName": OLD_CONFIG,
+                "EndpointStatus": "InService",
+                "CreationTime": 0,
+                "LastModifiedTime": 0,
+            },
+        ),
+    ]
+    sent: list[str] = []
+
+    def answer(request, **_: object) -> AWSResponse:
+        sent.append(request.headers["X-Amz-Target"].decode())
+        status, body = answers.pop(0)
+        return AWSResponse(request.url, status, {}, _Raw(json.dumps(body).encode()))
+
+    sm.meta.events.register_first("before-send", answer)
+    delays: list[float] = []
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)
+    assert deploy.describe_endpoint(sm, ENDPOINT)["EndpointStatus"] == "InService"
+    assert sent == ["SageMaker.DescribeEndpoint"] * 3
+    assert len(delays) == 2  # two backoffs, chosen by botocore
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: object):
+        yield self.body
+
+
+# ---- rollback -------------------------------------------------------------------------------
+
+
+def _summary(version: int, status: str = "Approved") -> dict:
+    return {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "ModelPackageVersion": version,
+        "ModelPackageArn": PACKAGE_ARN.rsplit("/", 1)[0] + f"/{version}",
+        "CreationTime": NOW,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": status,
+    }
+
+
+def test_rollback_target_is_the_previous_known_good_from_history() -> None:
+    sm = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    stub = Stubber(sm)
+    stub.add_response(
+        "list_model_packages", {"ModelPackageSummaryList": [_summary(3), _summary(1)]}
+    )
+    stub.add_response("list_model_packages", {"ModelPackageSummaryList": [_summary(1)]})
+    stub.add_response(
+        "describe_model_package",
+        {
+            **_summary(1),
+            "ModelPackageName": "g",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        },
+    )
+    tags = {deploy.TAG_VERSION: "3", deploy.TAG_HISTORY: "3 2 1"}  # 2 is no longer Approved
+    with stub:
+        current, target = deploy.rollback_target(sm, tags, None)
+    assert current == 3
+    assert target["ModelPackageVersion"] == 1
+
+
+def test_rollback_with_nothing_to_return_to_is_refused() -> None:
+    sm = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    stub = Stubber(sm)
+    stub.add_response("list_model_packages", {"ModelPackageSummaryList": [_summary(1)]})
+    with stub, pytest.raises(CliError, match="no known-good version") as info:
+        deploy.rollback_target(sm, {deploy.TAG_VERSION: "1", deploy.TAG_HISTORY: "1"}, None)
+    assert info.value.code == ExitCode.REFUSED
+
+
+def test_history_keeps_newest_first_within_a_tag_value() -> None:
+    assert deploy.history_value("3 2 1", 4) == "4 3 2 1"
+    assert deploy.history_value("1 2", 2) == "2 1"
+    long = " ".join(str(v) for v in range(1000, 1100))
+    assert len(deploy.history_value(long, 5)) <= deploy.TAG_VALUE_MAX

@@ -1,0 +1,199 @@
+"""The whole promotion story through the local AWS emulator on 127.0.0.1 (no AWS account)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from {{ cookiecutter.__package }} import cli, config, deploy, emulator, registry
+from {{ cookiecutter.__package }}.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
+INFERENCE = ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
+FAST = ["--poll-seconds", "0.05"]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with emulator.running(shift_seconds=0.6, rollback_seconds=0.2) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        emulator.seed(url)
+        yield url
+
+
+def _model() -> tuple[object, pd.DataFrame]:
+    frame = pd.read_csv(next((ROOT / "data").glob("*.csv")))
+    features = frame.drop(columns=[config.TARGET_COLUMN])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(features, frame[config.TARGET_COLUMN])
+    return model, features
+
+
+def _upload(model: object, key: str) -> str:
+    """A model.tar.gz laid out as SageMaker packs it: the model and code/inference.py."""
+    joblib_bytes = io.BytesIO()
+    joblib.dump(model, joblib_bytes)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name, data in (
+            ("model.joblib", joblib_bytes.getvalue()),
+            ("code/inference.py", INFERENCE.read_bytes()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    boto3.client("s3").put_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Body=archive.getvalue())
+    return f"s3://{config.ARTIFACT_BUCKET}/{key}"
+
+
+def _new_version(url: str, commit: str, status: str = "Approved") -> int:
+    arn = registry.register(
+        url,
+        {"binary_classification_metrics": {"accuracy": {"value": 0.95}}},
+        commit,
+        status,
+        image_uri="image:1",
+    )
+    return int(arn.rsplit("/", 1)[1])
+
+
+def _tags(env: str) -> dict[str, str]:
+    sm = boto3.client("sagemaker")
+    arn = sm.describe_endpoint(EndpointName=config.endpoint_name(env))["EndpointArn"]
+    return deploy.endpoint_tags(sm, arn)
+
+
+def _fits(strategy: str) -> bool:
+    try:
+        deploy.check_fits(strategy, config.ENDPOINT_INSTANCE_COUNT, deploy.Settings())
+    except deploy.CliError:
+        return False
+    return True
+
+
+def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
+    started = time.perf_counter()
+    model, features = _model()
+    url = _upload(model, "models/run-1/model.tar.gz")
+    first = _new_version(url, "commit-1", "PendingManualApproval")
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.REFUSED  # none Approved
+    assert cli.main(["registry", "approve", "--version", str(first), "--reason", "ok"]) == 0
+
+    # Staging: created all at once, smoke-tested; the endpoint answers as the model does.
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
+    rows = features.head(8)
+    answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=config.endpoint_name("staging"),
+        ContentType="text/csv",
+        Accept="application/json",
+        Body=rows.to_csv(header=False, index=False).encode(),
+    )
+    labels = [p["label"] for p in json.loads(answer["Body"].read())["predictions"]]
+    assert labels == [int(v) for v in np.asarray(model.predict(rows))]
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK  # a no-op
+    assert _tags("staging")[deploy.TAG_HISTORY] == str(first)
+
+    # Prod: created, then every strategy on a new version each (refused if it cannot fit).
+    assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
+    good = first
+    for strategy in ("all-at-once", "canary", "linear", "rolling"):
+        version = _new_version(url, f"commit-{strategy}")
+        code = cli.main(["deploy", "--env", "prod", "--strategy", strategy, *FAST])
+        assert code == (ExitCode.OK if _fits(strategy) else ExitCode.REFUSED), strategy
+        if code == ExitCode.OK:
+            good = version
+            assert _tags("prod")[deploy.TAG_STRATEGY] == strategy
+    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
+
+    # A bad version: an alarm fires during the shift, SageMaker rolls back on its own.
+    bad = _new_version(url, "commit-bad")
+    shift = "canary" if _fits("canary") else "all-at-once"
+    alarm = config.alarm_names("prod")["5xx"]
+    cloudwatch = boto3.client("cloudwatch")
+    timer = threading.Timer(
+        0.2,
+        lambda: cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5xx"),
+    )
+    timer.start()
+    assert cli.main(["deploy", "--env", "prod", "--strategy", shift, *FAST]) == ExitCode.ROLLED_BACK
+    timer.join()
+    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
+    assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED  # alarm still firing
+
+    # The alarm clears; the bad version gets through; `rollback` returns to the good one.
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet")
+    assert cli.main(["deploy", "--env", "prod", "--strategy", "all-at-once", *FAST]) == 0
+    assert _tags("prod")[deploy.TAG_VERSION] == str(bad)
+    assert cli.main(["rollback", "--env", "prod", "--reject-current", *FAST]) == ExitCode.USAGE
+    reason = ["--reason", "5xx after release"]
+    assert cli.main(["rollback", "--env", "prod", "--reject-current", *reason, *FAST]) == 0
+
+    sm = boto3.client("sagemaker")
+    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
+    assert _tags("prod")[deploy.TAG_HISTORY].split()[:2] == [str(good), str(bad)]
+    rejected = registry.describe(sm, bad, None)
+    assert rejected["ModelApprovalStatus"] == "Rejected"
+    assert "5xx after release" in rejected["ApprovalDescription"]
+    endpoint = sm.describe_endpoint(EndpointName=config.endpoint_name("prod"))
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == _tags("prod")[deploy.TAG_CONFIG]
+    print(f"story took {time.perf_counter() - started:.1f}s")
+
+
+def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
+    sm = boto3.client("sagemaker")
+    with pytest.raises(sm.exceptions.ClientError, match="Could not find endpoint"):
+        sm.update_endpoint(EndpointName="nothing-here", EndpointConfigName="none")
+
+
+def test_pipeline_execution_steps_name_the_registered_package(aws: str) -> None:
+    sm = boto3.client("sagemaker")
+    definition = {
+        "Version": "2020-12-01",
+        "Steps": [
+            {"Name": "Train", "Type": "Training", "Arguments": {}},
+            {
+                "Name": "Register",
+                "Type": "RegisterModel",
+                "Arguments": {"ModelPackageGroupName": config.MODEL_PACKAGE_GROUP},
+            },
+            {"Name": "TooWeak", "Type": "Fail", "Arguments": {}},
+        ],
+    }
+    sm.create_pipeline(
+        PipelineName=config.SAGEMAKER_PIPELINE,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
+    )
+    execution = sm.start_pipeline_execution(PipelineName=config.SAGEMAKER_PIPELINE)
+    model, _ = _model()
+    version = _new_version(_upload(model, "models/run-2/model.tar.gz"), "commit-2")
+    steps = sm.list_pipeline_execution_steps(
+        PipelineExecutionArn=execution["PipelineExecutionArn"]
+    )["PipelineExecutionSteps"]
+    assert [s["StepName"] for s in steps] == ["Register", "Train"]
+    assert {s["StepStatus"] for s in steps} == {"Succeeded"}
+    assert steps[0]["Metadata"]["RegisterModel"]["Arn"].endswith(f"/{version}")
+
+
+def test_package_tags_round_trip(aws: str) -> None:
+    model, _ = _model()
+    _new_version(_upload(model, "models/run-3/model.tar.gz"), "commit-3")
+    sm = boto3.client("sagemaker")
+    arn = registry.summaries(sm)[0]["ModelPackageArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "deploy:prod:time", "Value": "now"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "deploy:prod:time", "Value": "now"}]

@@ -1,0 +1,120 @@
+"""The registry commands on moto's in-process SageMaker, S3 and STS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from {{ cookiecutter.__package }} import config, registry
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+MODEL = f"s3://{config.ARTIFACT_BUCKET}/models/run-1/model.tar.gz"
+
+
+def _metrics(accuracy: float) -> dict:
+    return {"binary_classification_metrics": {"accuracy": {"value": accuracy}}}
+
+
+@pytest.fixture
+def sm():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=config.AWS_REGION)
+        location = (
+            {}
+            if config.AWS_REGION == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+        )
+        s3.create_bucket(Bucket=config.ARTIFACT_BUCKET, **location)
+        client = boto3.client("sagemaker", region_name=config.AWS_REGION)
+        client.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)
+        yield client
+
+
+def _register(accuracy: float, commit: str, status: str = "PendingManualApproval") -> str:
+    return registry.register(MODEL, _metrics(accuracy), commit, status, image_uri="image:1")
+
+
+def _args(**values: object) -> argparse.Namespace:
+    defaults = {"version": None, "arn": None, "reason": "looks good", "force": False}
+    return argparse.Namespace(**{**defaults, **values})
+
+
+def test_register_records_commit_metrics_and_status(sm) -> None:
+    arn = _register(0.93, "abc123", "Approved")
+    package = sm.describe_model_package(ModelPackageName=arn)
+    assert package["MetadataProperties"]["CommitId"] == "abc123"
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["CustomerMetadataProperties"]["accuracy"] == "0.9300"
+    uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, key = registry.split_s3_uri(uri)
+    stored = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert json.loads(stored) == _metrics(0.93)
+
+
+def test_list_shows_version_status_accuracy_and_commit(
+    sm, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _register(0.91, "aaaaaaaaaaaaaaaa")
+    _register(0.95, "bbbbbbbbbbbbbbbb", "Approved")
+    assert registry.cmd_list(_args()) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["VERSION", "STATUS"]
+    assert lines[1].split()[:2] == ["2", "Approved"]
+    assert "0.950" in lines[1]
+    assert "bbbbbbbbbbbb" in lines[1]
+    assert lines[2].split()[:2] == ["1", "PendingManualApproval"]
+
+
+def test_approve_records_who_and_why_and_accuracy_survives(sm) -> None:
+    arn = _register(0.9, "abc")
+    assert registry.cmd_approve(_args(version=1, reason="beats v0 on recall")) == ExitCode.OK
+    package = sm.describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    description = package["ApprovalDescription"]
+    assert "approved by arn:aws:sts::" in description or "approved by arn:aws:iam::" in description
+    assert description.endswith(": beats v0 on recall")
+    # moto's UpdateModelPackage drops CustomerMetadataProperties; the statistics JSON remains.
+    assert registry.accuracy_of(package) == pytest.approx(0.9)
+
+
+def test_latest_approved_prints_the_newest_approved(sm, capsys) -> None:
+    _register(0.9, "a", "Approved")
+    newest = _register(0.92, "b", "Approved")
+    _register(0.95, "c")
+    assert registry.cmd_latest_approved(_args()) == ExitCode.OK
+    assert capsys.readouterr().out.strip() == newest
+
+
+def test_latest_approved_with_none_is_refused(sm) -> None:
+    _register(0.9, "a")
+    with pytest.raises(CliError, match="no Approved version") as info:
+        registry.cmd_latest_approved(_args())
+    assert info.value.code == ExitCode.REFUSED
+
+
+def test_reject_then_approve_needs_force(sm) -> None:
+    arn = _register(0.9, "a", "Approved")
+    assert registry.cmd_reject(_args(arn=arn, reason="bad canary")) == ExitCode.OK
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Rejected"
+    with pytest.raises(CliError, match="needs --force") as info:
+        registry.cmd_approve(_args(arn=arn))
+    assert info.value.code == ExitCode.REFUSED
+    assert registry.cmd_approve(_args(arn=arn, force=True)) == ExitCode.OK
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
+
+
+def test_missing_version_is_refused_naming_the_versions(sm) -> None:
+    _register(0.9, "a")
+    with pytest.raises(CliError, match=r"version 7 does not exist .*\(versions: 1\)") as info:
+        registry.cmd_approve(_args(version=7))
+    assert info.value.code == ExitCode.REFUSED
+
+
+def test_approving_an_approved_version_is_a_no_op(sm, capsys) -> None:
+    _register(0.9, "a", "Approved")
+    assert registry.cmd_approve(_args(version=1)) == ExitCode.OK
+    assert "already Approved; nothing to do" in capsys.readouterr().out
