@@ -1,0 +1,75 @@
+"""The baked repository's main job: `make local` trains, evaluates and judges a model, offline.
+
+Also `make test-compat`: the step and serving tests on the SageMaker image's scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import BakedProject, bake, uv
+
+ARTIFACTS = "build/local/opt/ml/processing"
+
+
+@pytest.fixture(scope="module")
+def default_bake(tmp_path_factory: pytest.TempPathFactory, shared_venv: Path) -> BakedProject:
+    project = bake(tmp_path_factory.mktemp("local-flow"))
+    project.venv = shared_venv
+    return project
+
+
+def check_artifacts(project: BakedProject, stdout: str) -> float:
+    """Every artifact of a local run is there and sound; returns the accuracy."""
+    root = project.path / ARTIFACTS
+    with tarfile.open(root / "model" / "model.tar.gz") as archive:
+        assert sorted(archive.getnames()) == ["code/inference.py", "model.joblib"]
+    evaluation = json.loads((root / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
+    accuracy = evaluation["binary_classification_metrics"]["accuracy"]["value"]
+    assert accuracy >= float(project.answers["accuracy_threshold"])
+    report = (root / "evaluation" / "report.md").read_text(encoding="utf-8")
+    assert "**Verdict: PASS**" in report
+    for plot in ("confusion_matrix.png", "roc_curve.png"):
+        assert (root / "evaluation" / plot).read_bytes().startswith(b"\x89PNG")
+    steps = [line.split()[0] for line in stdout.splitlines()[:3]]
+    assert steps == ["preprocess", "train", "evaluate"]
+    assert f"verdict: PASS: accuracy {accuracy:.4f} >= threshold" in stdout
+    return accuracy
+
+
+def test_run_local_in_the_default_bake(default_bake: BakedProject) -> None:
+    result = default_bake.run("python", "-m", default_bake.package, "run-local")
+    check_artifacts(default_bake, result.stdout)
+
+
+def test_run_local_exits_7_below_threshold(default_bake: BakedProject) -> None:
+    result = default_bake.run(
+        "python", "-m", default_bake.package, "run-local", "--threshold", "1", check=False
+    )
+    assert result.returncode == 7, result.stderr
+    assert result.stderr.startswith("error: accuracy ")
+    assert "verdict: FAIL" in result.stdout
+
+
+def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_venv: Path) -> None:
+    """The Makefile path: install from the lock into the bake's own .venv, then run-local."""
+    # The shared environment was synced from a lock of this same default bake; reuse it so that
+    # `make install` installs from uv's cache (UV_OFFLINE) instead of resolving again.
+    lock = shared_venv.parent / "bake" / default_bake.path.name / "uv.lock"
+    shutil.copy2(lock, default_bake.path)
+    (default_bake.path / "uv.lock").touch()
+    shutil.rmtree(default_bake.path / "build", ignore_errors=True)
+    result = default_bake.run("make", "local", f"UV={uv()}", UV_OFFLINE="1", timeout=900)
+    run_output = result.stdout[result.stdout.index("preprocess ") :]
+    check_artifacts(default_bake, run_output)
+
+
+def test_make_test_compat_in_the_default_bake(default_bake: BakedProject) -> None:
+    result = default_bake.run("make", "test-compat", f"UV={uv()}", timeout=900)
+    assert "test-compat: scikit-learn 1.4.2 " in result.stdout
+    assert " passed" in result.stdout.splitlines()[-1]
+    assert " failed" not in result.stdout.splitlines()[-1]
