@@ -90,6 +90,12 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_inference.py",
         "tests/test_local.py",
         "tests/test_steps.py",
+        # The SageMaker pipeline and the train buildspec that runs it.
+        "buildspec.yml",
+        f"{src}/pipeline.py",
+        "tests/snapshots/pipeline-definition.json",
+        "tests/test_buildspec.py",
+        "tests/test_pipeline.py",
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 

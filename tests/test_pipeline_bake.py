@@ -1,0 +1,108 @@
+"""Every option combination bakes a repo whose `pipeline definition` builds offline, as answered."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BakedProject, bake
+from test_bake import COMBINATIONS
+
+# A combination that moves every answer the definition carries away from its default.
+PIPELINE_COMBINATIONS = [
+    *COMBINATIONS,
+    pytest.param(
+        {
+            "project_name": "Churn Model",
+            "aws_region": "eu-west-1",
+            "aws_account_id": "210987654321",
+            "approval_mode": "automatic",
+            "accuracy_threshold": "0.9",
+            "training_instance_type": "ml.c5.xlarge",
+            "endpoint_instance_type": "ml.t2.medium",
+        },
+        id="every-pipeline-answer-changed",
+    ),
+]
+
+
+def _dead_endpoint() -> str:
+    """A loopback URL nothing listens on: any AWS call or proxied request fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module", params=PIPELINE_COMBINATIONS)
+def baked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
+) -> BakedProject:
+    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
+    project.venv = shared_venv
+    return project
+
+
+@pytest.fixture(scope="module")
+def definition(baked: BakedProject) -> dict[str, Any]:
+    dead = _dead_endpoint()
+    started = time.perf_counter()
+    result = baked.run(
+        "python",
+        "-m",
+        baked.package,
+        "pipeline",
+        "definition",
+        AWS_ENDPOINT_URL=dead,
+        HTTPS_PROXY=dead,
+        HTTP_PROXY=dead,
+    )
+    elapsed = time.perf_counter() - started
+    # The goal is 5 s on a quiet machine; the bound leaves room for a loaded CI runner.
+    assert elapsed < 30, f"pipeline definition took {elapsed:.1f} s"
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+def _steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    pending = list(definition["Steps"])
+    while pending:
+        step = pending.pop()
+        found[step["Name"]] = step
+        pending += step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", [])
+    return found
+
+
+def test_definition_carries_the_answers(baked: BakedProject, definition: dict[str, Any]) -> None:
+    answers = baked.answers
+    slug = answers["project_slug"]
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    expected_status = {"manual": "PendingManualApproval", "automatic": "Approved"}
+    assert defaults["ModelApprovalStatus"] == expected_status[answers["approval_mode"]]
+    assert defaults["MinAccuracy"] == float(answers["accuracy_threshold"])
+    assert defaults["TrainingInstanceType"] == answers["training_instance_type"]
+    assert defaults["ProcessingInstanceType"] == answers["training_instance_type"]
+    bucket = f"{slug}-artifacts-{answers['aws_account_id']}-{answers['aws_region']}"
+    assert defaults["InputDataUri"].startswith(f"s3://{bucket}/")
+    register = _steps(definition)["Register"]["Arguments"]
+    assert register["ModelPackageGroupName"] == f"{slug}-models"
+    specification = register["InferenceSpecification"]
+    assert specification["SupportedRealtimeInferenceInstanceTypes"] == [
+        answers["endpoint_instance_type"]
+    ]
+    image = specification["Containers"][0]["Image"]
+    assert f".dkr.ecr.{answers['aws_region']}.amazonaws.com/sagemaker-scikit-learn:" in image
+    role = f"arn:aws:iam::{answers['aws_account_id']}:role/{slug}-sagemaker-execution"
+    assert _steps(definition)["Train"]["Arguments"]["RoleArn"] == role
+
+
+def test_definition_is_deterministic(baked: BakedProject, definition: dict[str, Any]) -> None:
+    dead = _dead_endpoint()
+    again = baked.run(
+        "python", "-m", baked.package, "pipeline", "definition", AWS_ENDPOINT_URL=dead
+    )
+    assert json.loads(again.stdout) == definition
