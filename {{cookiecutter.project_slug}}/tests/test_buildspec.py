@@ -91,6 +91,11 @@ def test_its_commands_exist_in_the_cli(spec: dict[str, Any]) -> None:
         assert args.handler.startswith("pipeline:")
     start = parser.parse_args(found[1])
     assert start.wait
+    # The wait must give up before CodeBuild's build timeout (infra/stack.yml) kills the build.
+    stack = (ROOT / "infra" / "stack.yml").read_text(encoding="utf-8")
+    train_build = stack.split("TrainBuild:", 1)[1]
+    build_minutes = int(re.search(r"TimeoutInMinutes: (\d+)", train_build).group(1))
+    assert start.timeout < build_minutes * 60 - 15 * 60
     assert start.commit == f"${config.COMMIT_SHA_VARIABLE}"
 
 
