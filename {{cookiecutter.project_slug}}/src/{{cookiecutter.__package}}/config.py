@@ -49,6 +49,8 @@ VARIANT_NAME = "AllTraffic"
 # Bucket names are global, so they carry the account and region.
 SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 ARTIFACT_BUCKET = f"{PROJECT}-artifacts-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# Server access logs of the two buckets above: who uploaded which code, who read which model.
+ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # The retrain workflow uploads each commit here; the bucket is versioned, and CodePipeline
 # starts on the object version of that exact upload.
 SOURCE_OBJECT_KEY = "source/source.zip"
@@ -62,8 +64,6 @@ INPUT_DATA_KEY = "input/breast_cancer.csv"
 # Two CodePipelines, so that the registry is the one gate between training and serving:
 # retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
 # (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
-# Server access logs of the two buckets above: who uploaded which code, who read which model.
-ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # package in the group becomes Approved.
 CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
 CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
@@ -78,15 +78,6 @@ DEPLOY_ENV_VARIABLE = "DEPLOY_ENV"
 SAGEMAKER_EXECUTION_ROLE = f"{PROJECT}-sagemaker-execution"
 GITHUB_RETRAIN_ROLE = f"{PROJECT}-github-retrain"
 
-
-def github_deploy_role(env: str) -> str:
-    """The role the manual-deploy workflow assumes for one environment."""
-    return f"{PROJECT}-github-deploy-{_checked(env)}"
-
-
-def endpoint_name(env: str) -> str:
-    """The SageMaker endpoint serving one environment."""
-    return f"{PROJECT}-{_checked(env)}"
 # The workflows wait for training and for deployments under one OIDC session, so the GitHub
 # roles' MaxSessionDuration (infra/) must allow this many seconds.
 GITHUB_SESSION_SECONDS = 7200
@@ -102,6 +93,16 @@ STACK_NAME = f"{PROJECT}-mlops"
 # outputs to copy into them. The deploy role's is set once per GitHub environment.
 RETRAIN_ROLE_ARN_VARIABLE = "AWS_RETRAIN_ROLE_ARN"
 DEPLOY_ROLE_ARN_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
+
+
+def github_deploy_role(env: str) -> str:
+    """The role the manual-deploy workflow assumes for one environment."""
+    return f"{PROJECT}-github-deploy-{_checked(env)}"
+
+
+def endpoint_name(env: str) -> str:
+    """The SageMaker endpoint serving one environment."""
+    return f"{PROJECT}-{_checked(env)}"
 
 
 def alarm_names(env: str) -> dict[str, str]:
