@@ -38,7 +38,7 @@ test: install ## Run every template test: bake each option combination and gate 
 demo: install ## Bake the template with its defaults into build/demo and run the baked repo's main job
 	rm -rf $(DEMO_DIR)
 	$(RUN) cookiecutter --no-input --output-dir $(DEMO_DIR) .
-	$(MAKE) -C $(DEMO_DIR)/$(DEMO_SLUG) UV=$(UV) local
+	$(MAKE) -C $(DEMO_DIR)/$(DEMO_SLUG) UV=$(UV) story
 
 clean: ## Remove build outputs and environments
 	rm -rf build .venv .tools

@@ -7,13 +7,18 @@ each bake's own `src/` goes first on PYTHONPATH, so the code under test is the b
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import subprocess
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
+from cfnlint.decode import cfn_yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
@@ -98,6 +103,22 @@ class BakedProject:
                 f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
             )
         return result
+
+
+def parse_everything(project: BakedProject) -> None:
+    """Every TOML, YAML, JSON and Python file of a bake parses (CloudFormation with its tags)."""
+    for name in project.files():
+        text = project.read(name)
+        if name.startswith("infra/"):
+            cfn_yaml.loads(text)
+        elif name.endswith(".toml"):
+            tomllib.loads(text)
+        elif name.endswith((".yml", ".yaml")):
+            assert yaml.safe_load(text) is not None, name
+        elif name.endswith(".json"):
+            json.loads(text)
+        elif name.endswith(".py"):
+            ast.parse(text, filename=name)
 
 
 def bake(output_dir: Path, **answers: str) -> BakedProject:

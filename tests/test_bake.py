@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import BakedProject, bake
+from conftest import BakedProject, bake, parse_everything
 
 # Every choice of every option at least once, and each branching x approval pair (they meet in
 # the workflows and the IaC). Strategy x instance count meet in the hook and the deploy checks.
@@ -54,6 +52,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "Makefile",
         "README.md",
         "buildspec-deploy.yml",
+        "docs/design-decisions.md",
         "infra/stack.yml",
         "pyproject.toml",
         f"{src}/__init__.py",
@@ -70,6 +69,11 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_cli.py",
         "tests/test_contract.py",
         "tests/test_config.py",
+        "tests/test_deploy.py",
+        "tests/test_emulator.py",
+        "tests/test_registry.py",
+        f"{src}/story.py",
+        "tests/test_story.py",
         # The workflows and the release command they run.
         ".github/workflows/pr.yml",
         ".github/workflows/retrain.yml",
@@ -127,17 +131,10 @@ def test_no_leftover_jinja(baked: BakedProject) -> None:
 
 
 def test_config_files_parse_and_carry_answers(baked: BakedProject) -> None:
+    parse_everything(baked)
     pyproject = tomllib.loads(baked.read("pyproject.toml"))
     assert pyproject["project"]["name"] == baked.path.name
     assert pyproject["project"]["description"] == baked.answers["description"]
-    for name in baked.files():
-        text = baked.read(name)
-        if name.endswith((".yml", ".yaml")):
-            assert yaml.safe_load(text) is not None, name
-        elif name.endswith(".json"):
-            json.loads(text)
-        elif name.endswith(".py"):
-            ast.parse(text, filename=name)
     assert baked.read(".python-version").strip() == baked.answers["python_version"]
 
 

@@ -3,16 +3,13 @@ still parse and pass the baked repo's own lint."""
 
 from __future__ import annotations
 
-import ast
-import json
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import TEMPLATE, BakedProject, bake, clean_env
+from conftest import TEMPLATE, bake, clean_env, parse_everything
 from cookiecutter.exceptions import FailedHookException
 
 LONG = "Model " * 40
@@ -65,20 +62,6 @@ REFUSED = [
     pytest.param({"github_owner": "$(whoami)"}, "github_owner", id="owner-injection"),
     pytest.param({"aws_region": "us-east-1'; drop"}, "aws_region", id="region-injection"),
 ]
-
-
-def parse_everything(project: BakedProject) -> None:
-    """Every TOML, YAML, JSON and Python file of the bake parses."""
-    for name in project.files():
-        text = project.read(name)
-        if name.endswith(".toml"):
-            tomllib.loads(text)
-        elif name.endswith((".yml", ".yaml")):
-            yaml.safe_load(text)
-        elif name.endswith(".json"):
-            json.loads(text)
-        elif name.endswith(".py"):
-            ast.parse(text, filename=name)
 
 
 @pytest.mark.parametrize(("answers", "key", "where"), ACCEPTED)

@@ -23,6 +23,7 @@ COMMANDS = [
     ["deploy"],
     ["rollback"],
     ["release"],
+    ["story"],
 ]
 
 

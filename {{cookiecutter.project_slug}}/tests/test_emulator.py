@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,13 +123,9 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     shift = "canary" if _fits("canary") else "all-at-once"
     alarm = config.alarm_names("prod")["5xx"]
     cloudwatch = boto3.client("cloudwatch")
-    timer = threading.Timer(
-        0.2,
-        lambda: cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5xx"),
-    )
-    timer.start()
+    watcher = emulator.fire_alarm_during_shift(aws, config.endpoint_name("prod"), alarm)
     assert cli.main(["deploy", "--env", "prod", "--strategy", shift, *FAST]) == ExitCode.ROLLED_BACK
-    timer.join()
+    watcher.join()
     assert _tags("prod")[deploy.TAG_VERSION] == str(good)
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED  # alarm still firing
 

@@ -169,6 +169,21 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     _handler(p, "release:cmd_release")
 
 
+def _add_story(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "story",
+        help="the whole flow offline: PR gate, retrain, approve, deploy, canary rollback",
+        description="Run the pull-request gate, the buildspec's build phase, the pipeline's "
+        "steps, approval, deployments and a rolled-back canary against the local AWS emulator "
+        "on 127.0.0.1. Development tooling: it never reaches AWS.",
+    )
+    p.add_argument("--workdir", help="scratch directory (default: build/story)")
+    p.add_argument(
+        "--skip-gate", action="store_true", help="skip the lint and test stage (already run)"
+    )
+    _handler(p, "story:cmd_story")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole argument tree, without importing any command's module."""
     parser = argparse.ArgumentParser(
@@ -184,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_deploy,
         _add_rollback,
         _add_release,
+        _add_story,
     ):
         add(sub)
     return parser

@@ -378,7 +378,8 @@ def running(
     app = Extensions(moto_app, shift_seconds, rollback_seconds)
     server = make_server(HOST, port, app, threaded=True, request_handler=_QuietRequestHandler)
     url = f"http://{HOST}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for it, and tests start many servers.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         _reset(url)
@@ -457,6 +458,33 @@ def seed(endpoint_url: str) -> None:
             }
         ),
     )
+
+
+def fire_alarm_during_shift(endpoint_url: str, endpoint: str, alarm: str) -> threading.Thread:
+    """Set `alarm` to ALARM as soon as `endpoint` starts Updating, as a bad new model would.
+
+    Waiting for Updating (rather than firing after a fixed delay) keeps this independent of
+    how long the deploy command takes to start: it cannot fire before the pre-flight checks.
+    """
+    import boto3
+
+    session = boto3.session.Session(region_name=config.AWS_REGION, **FAKE_CREDENTIALS)
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url)
+    cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating":
+                cloudwatch.set_alarm_state(
+                    AlarmName=alarm, StateValue="ALARM", StateReason="injected: errors on shift"
+                )
+                return
+            time.sleep(ALARM_CHECK_SECONDS)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:

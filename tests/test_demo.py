@@ -1,0 +1,76 @@
+"""The product's promise in one run: `make demo` bakes the defaults and tells the whole story.
+
+Then the same story (without its lint-and-test stage, which test_bake.py runs) for the other
+combinations, so every strategy and approval mode goes through register -> approve -> deploy ->
+alarm rollback -> rollback on the local emulator.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, bake, clean_env, rendered_answers, uv
+from test_bake import COMBINATIONS
+
+STAGES = [
+    "pull request: ruff check",
+    "pull request: ruff format",
+    "pull request: pytest -q",
+    "merge: buildspec build 1 (pipeline upsert)",
+    "merge: buildspec build 2 (pipeline start)",
+    "merge: pipeline steps on the sample data",
+    "approve version 1",
+    "deploy staging (all-at-once) + smoke test",
+    "deploy prod (creates the endpoint)",
+    "merge again: a second version",
+    "approve version 2",
+    "deploy version 2 to staging",
+]
+
+
+def check_story(output: str, answers: dict[str, str], gate: bool) -> None:
+    """Every stage printed its line in order, the alarm rolled prod back, and v1 serves."""
+    lines = [line for line in output.splitlines() if re.match(r"\[\s*\d+\] ", line)]
+    expected = STAGES if gate else STAGES[3:]
+    strategy = answers["deployment_strategy"]
+    expected = [
+        *expected,
+        f"deploy version 2 to prod ({strategy}), alarm fires",
+        "rollback staging, reject version 2",
+        "final state",
+    ]
+    assert [re.sub(r"^\[\s*\d+\] ", "", line).split("  ")[0].strip() for line in lines] == expected
+    status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
+    assert f"-> version 1 {status}" in output
+    assert "exit 4: error: SageMaker rolled the deployment back" in output
+    assert lines[-1].endswith("staging InService v1, prod InService v1")
+    assert re.search(r"^2\s+Rejected\s", output, re.M), "the registry table shows v2 Rejected"
+    assert re.search(r"^total\s+\d+\.\d+s$", output, re.M)
+
+
+def test_make_demo(tmp_path: Path) -> None:
+    """The README's first command, as a user runs it (with the demo folder moved to tmp)."""
+    result = subprocess.run(
+        ["make", "demo", f"DEMO_DIR={tmp_path}", f"UV={uv()}"],
+        cwd=TEMPLATE,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    check_story(result.stdout, rendered_answers(), gate=True)
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS[1:])
+def test_story_in_every_other_combination(
+    answers: dict[str, str], tmp_path: Path, shared_venv: Path
+) -> None:
+    project = bake(tmp_path, **answers)
+    project.venv = shared_venv
+    result = project.run("python", "-m", project.package, "story", "--skip-gate", timeout=600)
+    check_story(result.stdout, project.answers, gate=False)

@@ -1,0 +1,281 @@
+"""The whole flow, offline, in one command: from a pull request to a rolled-back canary.
+
+Development tooling, like emulator.py: it runs the same commands as the pull-request workflow,
+the buildspec and the promotion jobs, but against the local AWS emulator on 127.0.0.1 and with
+the pipeline's step code run as local processes. Nothing here reaches AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from {{ cookiecutter.__package }} import config, emulator, local, registry
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+# The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
+BUILDSPEC_RUN_PREFIX = "uv run --locked "
+# Stand-ins for the commits CodePipeline would pass (the repo may not even be a git checkout).
+COMMITS = ("1" * 40, "2" * 40)
+# Local polling: the emulator shifts traffic in well under a second.
+FAST_POLL = ["--poll-seconds", "0.05"]
+# The scikit-learn image the pipeline's Register step names; recorded on local packages too.
+IMAGE_URI = (
+    f"683313688378.dkr.ecr.{config.AWS_REGION}.amazonaws.com/"
+    f"sagemaker-scikit-learn:{config.SKLEARN_FRAMEWORK_VERSION}-cpu-py3"
+)
+
+
+@dataclass
+class Stage:
+    """One line of the summary table."""
+
+    name: str
+    seconds: float
+    outcome: str
+
+
+@dataclass
+class Story:
+    """Runs commands with the emulator's environment and keeps the timing of each stage."""
+
+    env: dict[str, str]
+    log: Callable[[str], None] = print
+    stages: list[Stage] = field(default_factory=list)
+
+    def stage(self, name: str, action: Callable[[], str]) -> str:
+        """Run one stage, print its line with its time, and record it."""
+        started = time.perf_counter()
+        outcome = action()
+        seconds = time.perf_counter() - started
+        self.stages.append(Stage(name, seconds, outcome))
+        self.log(f"[{len(self.stages):>2}] {name:<48} {seconds:6.1f}s  {outcome}")
+        return outcome
+
+    def run(self, *command: str, expect: int = ExitCode.OK) -> str:
+        """Run a command in the repository; anything but the expected exit code stops the story."""
+        result = subprocess.run(  # noqa: S603 - the commands are this repo's own tools
+            command, cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != expect:
+            raise CliError(
+                f"`{shlex.join(command)}` exited {result.returncode}, expected {expect}:\n"
+                f"{(result.stdout + result.stderr).strip()[-3000:]}",
+                ExitCode.FAILED,
+            )
+        return result.stdout + result.stderr
+
+    def cli(self, *args: str, expect: int = ExitCode.OK) -> str:
+        """Run this repo's command line, as the workflows and CodeBuild do."""
+        return self.run(sys.executable, "-m", config.PACKAGE, *args, expect=expect)
+
+
+def pull_request_commands() -> list[list[str]]:
+    """What the pull-request gate runs: lint, format check, tests."""
+    return [
+        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    ]
+
+
+def buildspec_build_commands() -> list[str]:
+    """The build phase of buildspec.yml, in order, as CodeBuild runs them."""
+    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text(encoding="utf-8"))
+    return [
+        command.replace(f"{BUILDSPEC_RUN_PREFIX}python", shlex.quote(sys.executable), 1)
+        for command in spec["phases"]["build"]["commands"]
+    ]
+
+
+def clear_alarm(alarm: str, env: dict[str, str]) -> None:
+    """The incident is over: the alarm returns to OK."""
+    import boto3
+
+    boto3.session.Session(region_name=config.AWS_REGION).client(
+        "cloudwatch", endpoint_url=env["AWS_ENDPOINT_URL"]
+    ).set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="story: incident over")
+
+
+def train_and_register(story: Story, workdir: Path, commit: str) -> str:
+    """The pipeline's steps as local processes, then its gate and its Register step."""
+    result = local.run_local(
+        ROOT / config.SAMPLE_DATA, workdir, config.ACCURACY_THRESHOLD, log=lambda _: None
+    )
+    if not result.passed:
+        return f"accuracy {result.accuracy:.4f} < {config.ACCURACY_THRESHOLD}: not registered"
+    import boto3
+
+    s3 = boto3.session.Session(region_name=config.AWS_REGION).client(
+        "s3", endpoint_url=story.env["AWS_ENDPOINT_URL"]
+    )
+    key = f"{config.SAGEMAKER_PIPELINE}/local-{commit[:12]}/model.tar.gz"
+    s3.upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
+    arn = registry.register(
+        f"s3://{config.ARTIFACT_BUCKET}/{key}",
+        json.loads(result.evaluation.read_text(encoding="utf-8")),
+        commit,
+        config.REGISTRATION_STATUS,
+        image_uri=IMAGE_URI,
+    )
+    version = arn.rsplit("/", 1)[1]
+    return f"accuracy {result.accuracy:.4f} -> version {version} {config.REGISTRATION_STATUS}"
+
+
+def approve(story: Story, version: int) -> str:
+    """Approve through the registry CLI, unless the pipeline already approved (automatic mode)."""
+    if config.REGISTRATION_STATUS == "Approved":
+        return f"version {version} approved by the pipeline (automatic approval)"
+    story.cli("registry", "approve", "--version", str(version), "--reason", "story: reviewed")
+    return f"version {version} Approved"
+
+
+def tell(story: Story, gate: bool, workdir: Path) -> None:
+    """Every stage of the story, in order."""
+    if gate:
+        for command in pull_request_commands():
+            name = f"pull request: {' '.join(command[2:4])}"
+            story.stage(name, lambda c=command: _tail(story.run(*c)))
+
+    for number, command in enumerate(buildspec_build_commands(), start=1):
+        words = shlex.split(command)
+        label = " ".join(words[3:5]) if len(words) > 4 else command
+        story.stage(
+            f"merge: buildspec build {number} ({label})",
+            lambda c=command: _tail(story.run("bash", "-c", c)),
+        )
+    story.stage(
+        "merge: pipeline steps on the sample data",
+        lambda: train_and_register(story, workdir / "v1", COMMITS[0]),
+    )
+    story.stage("approve version 1", lambda: approve(story, 1))
+    story.stage(
+        "deploy staging (all-at-once) + smoke test",
+        lambda: _tail(story.cli("deploy", "--env", "staging", *FAST_POLL)),
+    )
+    # The first deploy creates the endpoint; later ones shift traffic with the chosen strategy.
+    story.stage(
+        "deploy prod (creates the endpoint)",
+        lambda: _tail(story.cli("deploy", "--env", "prod", *FAST_POLL)),
+    )
+
+    story.stage(
+        "merge again: a second version",
+        lambda: train_and_register(story, workdir / "v2", COMMITS[1]),
+    )
+    story.stage("approve version 2", lambda: approve(story, 2))
+    story.stage(
+        "deploy version 2 to staging",
+        lambda: _tail(story.cli("deploy", "--env", "staging", *FAST_POLL)),
+    )
+    # Production moves with the project's chosen strategy (canary by default); a 5XX alarm
+    # fires during the shift and SageMaker rolls back on its own.
+    shift = config.DEPLOYMENT_STRATEGY
+    alarm = config.alarm_names("prod")["5xx"]
+
+    def bad_shift() -> str:
+        watcher = emulator.fire_alarm_during_shift(
+            story.env["AWS_ENDPOINT_URL"], config.endpoint_name("prod"), alarm
+        )
+        out = story.cli(
+            "deploy", "--env", "prod", "--strategy", shift, *FAST_POLL, expect=ExitCode.ROLLED_BACK
+        )
+        watcher.join()
+        return f"exit {int(ExitCode.ROLLED_BACK)}: {_tail(out)}"
+
+    story.stage(f"deploy version 2 to prod ({shift}), alarm fires", bad_shift)
+    clear_alarm(alarm, story.env)
+    story.stage(
+        "rollback staging, reject version 2",
+        lambda: _tail(
+            story.cli(
+                "rollback", "--env", "staging", "--reject-current",
+                "--reason", "story: rolled back by the prod canary's alarm", *FAST_POLL,
+            )
+        ),
+    )  # fmt: skip
+    story.stage("final state", lambda: final_state(story))
+
+
+def final_state(story: Story) -> str:
+    """Which version each endpoint serves, and the registry table."""
+    import boto3
+
+    sagemaker = boto3.session.Session(region_name=config.AWS_REGION).client(
+        "sagemaker", endpoint_url=story.env["AWS_ENDPOINT_URL"]
+    )
+    serving = []
+    for env in config.ENVIRONMENTS:
+        endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name(env))
+        tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
+        version = next((t["Value"] for t in tags if t["Key"] == "deploy:version"), "?")
+        serving.append(f"{env} {endpoint['EndpointStatus']} v{version}")
+    story.log(story.cli("registry", "list").rstrip())
+    return ", ".join(serving)
+
+
+def _tail(output: str) -> str:
+    """The last line a command printed: its verdict."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = print) -> list[Stage]:
+    """Start the emulator, tell the story, stop the emulator; return the stages."""
+    with emulator.running() as url:
+        emulator.seed(url)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "story",
+            "AWS_SECRET_ACCESS_KEY": "story",
+            "AWS_DEFAULT_REGION": config.AWS_REGION,
+            "NO_PROXY": "127.0.0.1",
+            config.COMMIT_SHA_VARIABLE: COMMITS[0],
+        }
+        env.pop("AWS_PROFILE", None)
+        env.pop("GITHUB_STEP_SUMMARY", None)
+        # registry.register() runs in this process: point its clients at the emulator too.
+        names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update({name: env[name] for name in names})
+        story = Story(env=env, log=log)
+        log(f"local AWS emulator on {url} (stopped at the end)")
+        try:
+            tell(story, gate, workdir)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    return story.stages
+
+
+def summary_table(stages: list[Stage]) -> str:
+    """The closing table: every stage with its time, and the total."""
+    width = max(len(s.name) for s in stages)
+    lines = [f"{'stage':<{width}}  {'time':>7}", f"{'-' * width}  {'-' * 7}"]
+    lines += [f"{s.name:<{width}}  {s.seconds:6.1f}s" for s in stages]
+    lines.append(f"{'total':<{width}}  {sum(s.seconds for s in stages):6.1f}s")
+    return "\n".join(lines)
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """`story`: the whole flow offline; exit 0 when every stage ended as it should."""
+    workdir = Path(args.workdir or ROOT / "build" / "story")
+    stages = run_story(workdir, gate=not args.skip_gate)
+    print()
+    print(summary_table(stages))
+    return ExitCode.OK
