@@ -74,6 +74,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_registry.py",
         f"{src}/story.py",
         "tests/test_story.py",
+        "tests/test_readme.py",
         # The workflows and the release command they run.
         ".github/workflows/pr.yml",
         ".github/workflows/retrain.yml",
