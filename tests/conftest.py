@@ -33,6 +33,38 @@ FAKE_AWS = {
 }
 
 
+# Every choice of every option at least once, and each branching x approval pair (they meet in
+# the workflows and the IaC). Strategy x instance count meet in the hook and the deploy checks.
+COMBINATIONS = [
+    pytest.param({}, id="github-flow-canary-manual"),
+    pytest.param(
+        {
+            "branching_model": "gitflow",
+            "deployment_strategy": "linear",
+            "approval_mode": "automatic",
+        },
+        id="gitflow-linear-automatic",
+    ),
+    pytest.param(
+        {
+            "deployment_strategy": "all-at-once",
+            "approval_mode": "automatic",
+            "endpoint_instance_count": "1",
+            "python_version": "3.12",
+        },
+        id="github-flow-all-at-once-automatic-1-instance-py312",
+    ),
+    pytest.param(
+        {
+            "branching_model": "gitflow",
+            "deployment_strategy": "rolling",
+            "endpoint_instance_count": "3",
+        },
+        id="gitflow-rolling-manual-3-instances",
+    ),
+]
+
+
 def uv() -> str:
     """The uv that runs this session (`uv run` exports UV), else the one on PATH."""
     found = os.environ.get("UV") or shutil.which("uv")
@@ -156,3 +188,13 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=900,
     )
     return venv
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS)
+def baked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
+) -> BakedProject:
+    """Each named combination, baked once per test module, with the shared environment."""
+    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
+    project.venv = shared_venv
+    return project

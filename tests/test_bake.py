@@ -10,37 +10,6 @@ from pathlib import Path
 import pytest
 from conftest import BakedProject, bake, parse_everything
 
-# Every choice of every option at least once, and each branching x approval pair (they meet in
-# the workflows and the IaC). Strategy x instance count meet in the hook and the deploy checks.
-COMBINATIONS = [
-    pytest.param({}, id="github-flow-canary-manual"),
-    pytest.param(
-        {
-            "branching_model": "gitflow",
-            "deployment_strategy": "linear",
-            "approval_mode": "automatic",
-        },
-        id="gitflow-linear-automatic",
-    ),
-    pytest.param(
-        {
-            "deployment_strategy": "all-at-once",
-            "approval_mode": "automatic",
-            "endpoint_instance_count": "1",
-            "python_version": "3.12",
-        },
-        id="github-flow-all-at-once-automatic-1-instance-py312",
-    ),
-    pytest.param(
-        {
-            "branching_model": "gitflow",
-            "deployment_strategy": "rolling",
-            "endpoint_instance_count": "3",
-        },
-        id="gitflow-rolling-manual-3-instances",
-    ),
-]
-
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
     """The exact file set a bake with these answers must produce."""
@@ -102,15 +71,6 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_buildspec.py",
         "tests/test_pipeline.py",
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
-
-
-@pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
-) -> BakedProject:
-    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
-    project.venv = shared_venv
-    return project
 
 
 def test_exact_file_set(baked: BakedProject) -> None:

@@ -17,8 +17,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 from cfnlint.decode import cfn_yaml
-from conftest import BakedProject, bake
-from test_bake import COMBINATIONS
+from conftest import BakedProject
 
 # What CodeBuild sets in every build, so a buildspec may read it without the stack defining it.
 CODEBUILD_BUILTINS = {"AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "PATH", "PWD", "SHELL"}
@@ -163,11 +162,6 @@ class Stack:
         for arn in props.get("ManagedPolicyArns", []):
             documents.append(self.props(arn.removeprefix("ref:"))["PolicyDocument"])
         return [s for d in documents for s in d["Statement"]]
-
-
-@pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
-    return bake(tmp_path_factory.mktemp("contract"), **request.param)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake, clean_env, rendered_answers, uv
-from test_bake import COMBINATIONS
+from conftest import COMBINATIONS, TEMPLATE, bake, clean_env, rendered_answers, uv
 
 STAGES = [
     "pull request: ruff check",

@@ -14,16 +14,10 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from conftest import TEMPLATE, BakedProject, bake, clean_env, uv
-from test_bake import COMBINATIONS
+from conftest import TEMPLATE, BakedProject, clean_env, uv
 
 STACK = "infra/stack.yml"
 CHECKOV_PROJECT = TEMPLATE / "tools" / "checkov"
-
-
-@pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
-    return bake(tmp_path_factory.mktemp("infra"), **request.param)
 
 
 @pytest.fixture(scope="session")

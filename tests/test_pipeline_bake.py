@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BakedProject, bake
-from test_bake import COMBINATIONS
+from conftest import COMBINATIONS, BakedProject, bake
 
 # A combination that moves every answer the definition carries away from its default.
 PIPELINE_COMBINATIONS = [

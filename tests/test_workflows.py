@@ -20,23 +20,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEMPLATE, BakedProject, bake, uv
-from test_bake import COMBINATIONS
+from conftest import TEMPLATE, BakedProject, uv
 
 TEMPLATE_CI = TEMPLATE / ".github" / "workflows" / "ci.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"uses: (\S+) # v\d+\.\d+\.\d+$")
 # The AWS jobs, by workflow: the only jobs that may hold an OIDC token.
 AWS_JOBS = {("retrain", "retrain"), ("deploy", "deploy"), ("rollback", "rollback")}
-
-
-@pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
-) -> BakedProject:
-    project = bake(tmp_path_factory.mktemp("workflows"), **request.param)
-    project.venv = shared_venv
-    return project
 
 
 def tool(name: str) -> str:
