@@ -406,6 +406,17 @@ def test_github_roles_trust_only_their_branch_or_environment(
         }
 
 
+def test_github_roles_allow_the_session_the_workflows_ask_for(
+    stack: Stack, names: dict[str, Any]
+) -> None:
+    # AssumeRoleWithWebIdentity refuses a DurationSeconds above the role's MaxSessionDuration.
+    roles = [names["GITHUB_RETRAIN_ROLE"]]
+    roles += [names["github_deploy_role"](env) for env in names["ENVIRONMENTS"]]
+    for role in roles:
+        maximum = stack.props(role_id(stack, role)).get("MaxSessionDuration", 3600)
+        assert maximum >= names["GITHUB_SESSION_SECONDS"], role
+
+
 def allowed(stack: Stack, logical_id: str) -> set[tuple[str, str]]:
     """(action, resource) pairs a role is allowed."""
     pairs = set()
