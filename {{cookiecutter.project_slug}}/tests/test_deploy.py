@@ -219,6 +219,9 @@ def test_rolling_uses_batches_of_instances() -> None:
         ("linear", 4, deploy.Settings(linear_step_percent=5), "linear step 5%"),
         ("linear", 1, deploy.Settings(), "linear step 100%"),
         ("rolling", 2, deploy.Settings(rolling_batch=3), "rolling batch 3 is outside 1-2"),
+        ("rolling", 1, deploy.Settings(), "SageMaker needs 5-50%"),
+        ("rolling", 4, deploy.Settings(rolling_batch=3), "3 is 75% of 4"),
+        ("rolling", 40, deploy.Settings(rolling_batch=1), "1 is 2% of 40"),
         ("all-at-once", 2, deploy.Settings(wait_seconds=4000), "--wait-seconds 4000"),
         ("all-at-once", 2, deploy.Settings(max_seconds=60), "--max-seconds 60"),
     ],
@@ -229,6 +232,11 @@ def test_strategy_that_does_not_fit_is_refused(
     with pytest.raises(CliError, match=message) as info:
         deploy.deployment_config(strategy, count, settings, ["a"])
     assert info.value.code == ExitCode.REFUSED
+
+
+def test_without_alarms_there_is_no_auto_rollback() -> None:
+    policy = deploy.deployment_config("all-at-once", 2, deploy.Settings(), [])
+    assert "AutoRollbackConfiguration" not in policy  # an empty alarm list is invalid
 
 
 # ---- scenarios ------------------------------------------------------------------------------
@@ -445,6 +453,45 @@ def _summary(version: int, status: str = "Approved") -> dict:
         "ModelPackageStatus": "Completed",
         "ModelApprovalStatus": status,
     }
+
+
+def test_rollback_goes_through_while_an_alarm_fires_and_is_not_guarded_by_it(
+    script: Script,
+) -> None:
+    # The bad version is why prod's 5xx alarm fires; guarded by that alarm, SageMaker would roll
+    # the rollback back onto the bad version.
+    script.endpoint("InService")
+    script.sm_stub.add_response("list_tags", {"Tags": []})
+    script.sm_stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": OLD_CONFIG,
+            "EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/"),
+            "ProductionVariants": [{"VariantName": config.VARIANT_NAME, "ModelName": "m"}],
+            "CreationTime": NOW,
+        },
+    )
+    unguarded = deploy.deployment_config("all-at-once", 4, deploy.Settings(), [])
+    script.submit(unguarded)
+    script.endpoint("Updating")
+    script.endpoint("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    for stub in script.stubs:
+        stub.activate()
+    code = deploy.deploy(
+        ENV,
+        PACKAGE,
+        "all-at-once",
+        deploy.Settings(),
+        script.clients,
+        guarded=False,
+        clock=script.clock,
+        sleep=script.clock.sleep,
+        now=lambda: NOW,
+        echo=lambda line: None,
+    )
+    assert code == ExitCode.OK
+    script.done()  # no DescribeAlarms at all: the alarm states do not matter
 
 
 def test_rollback_target_is_the_previous_known_good_from_history() -> None:

@@ -142,12 +142,21 @@ def check_fits(strategy: str, count: int, settings: Settings) -> None:
                 f"a {percent}% linear step of {count} instance(s) is less than one instance",
                 ExitCode.REFUSED,
             )
-    elif strategy == "rolling" and not 1 <= settings.rolling_batch <= count:
-        raise CliError(
-            f"rolling batch {settings.rolling_batch} is outside 1-{count} "
-            f"(the fleet has {count} instance(s))",
-            ExitCode.REFUSED,
-        )
+    elif strategy == "rolling":
+        if not 1 <= settings.rolling_batch <= count:
+            raise CliError(
+                f"rolling batch {settings.rolling_batch} is outside 1-{count} "
+                f"(the fleet has {count} instance(s))",
+                ExitCode.REFUSED,
+            )
+        # SageMaker refuses a MaximumBatchSize outside 5-50% of the variant's instances.
+        percent = 100 * settings.rolling_batch / count
+        if not 5 <= percent <= 50:
+            raise CliError(
+                f"a rolling batch of {settings.rolling_batch} is {percent:.0f}% of "
+                f"{count} instance(s); SageMaker needs 5-50% (rolling needs at least 2 instances)",
+                ExitCode.REFUSED,
+            )
 
 
 def execution_seconds(strategy: str, count: int, settings: Settings) -> int:
@@ -172,7 +181,9 @@ def deployment_config(
     """The UpdateEndpoint DeploymentConfig for a strategy, with auto-rollback on `alarms`."""
     check_fits(strategy, count, settings)
     timeout = execution_seconds(strategy, count, settings)
-    rollback = {"Alarms": [{"AlarmName": name} for name in alarms]}
+    # No alarms, no AutoRollbackConfiguration: SageMaker refuses an empty alarm list.
+    guard = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": n} for n in alarms]}}
+    guard = guard if alarms else {}
     if strategy == "rolling":
         batch = {"Type": "INSTANCE_COUNT", "Value": settings.rolling_batch}
         return {
@@ -182,7 +193,7 @@ def deployment_config(
                 "MaximumExecutionTimeoutInSeconds": timeout,
                 "RollbackMaximumBatchSize": batch,
             },
-            "AutoRollbackConfiguration": rollback,
+            **guard,
         }
     routing: dict[str, Any] = {"WaitIntervalInSeconds": settings.wait_seconds}
     if strategy == "canary":
@@ -205,7 +216,7 @@ def deployment_config(
             "TerminationWaitInSeconds": settings.termination_wait_seconds,
             "MaximumExecutionTimeoutInSeconds": timeout,
         },
-        "AutoRollbackConfiguration": rollback,
+        **guard,
     }
 
 
@@ -231,13 +242,22 @@ def endpoint_tags(sm: Any, arn: str) -> dict[str, str]:
 
 def alarm_states(cw: Any, names: list[str]) -> dict[str, str]:
     """StateValue of each named alarm that exists."""
+    if not names:
+        # DescribeAlarms without names lists every alarm in the account.
+        return {}
     found = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
     return {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
 
 
 def preflight(
-    clients: Clients, env: str, endpoint: dict[str, Any] | None, strategy: str, settings: Settings
+    clients: Clients,
+    env: str,
+    endpoint: dict[str, Any] | None,
+    strategy: str,
+    settings: Settings,
+    *,
+    guarded: bool = True,
 ) -> dict[str, Any]:
     """Refuse before anything changes; return the DeploymentConfig to submit."""
     names = list(config.alarm_names(env).values())
@@ -265,6 +285,10 @@ def preflight(
                 f"{variants}; blue/green needs exactly [{config.VARIANT_NAME!r}]",
                 ExitCode.REFUSED,
             )
+    if not guarded:
+        # A rollback runs while the alarms fire (that is often why it runs). Guarded by them,
+        # SageMaker would roll the rollback back to the bad version; so it goes unguarded.
+        return deployment_config(strategy, config.ENDPOINT_INSTANCE_COUNT, settings, [])
     states = alarm_states(clients.cw, names)
     missing = [name for name in names if name not in states]
     if missing:
@@ -515,6 +539,7 @@ def deploy(
     clients: Clients,
     *,
     dry_run: bool = False,
+    guarded: bool = True,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -534,12 +559,14 @@ def deploy(
     ):
         echo(f"{name} already serves version {version} ({arn}); nothing to do")
         return ExitCode.OK
-    policy = preflight(clients, env, endpoint, strategy, settings)
-    alarms = [a["AlarmName"] for a in policy["AutoRollbackConfiguration"]["Alarms"]]
+    policy = preflight(clients, env, endpoint, strategy, settings, guarded=guarded)
+    guard = policy.get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    alarms = [a["AlarmName"] for a in guard]
     action = "create" if endpoint is None else "update"
     echo(
         f"plan: {action} {name} with version {version} ({strategy}); "
-        f"current: version {tags.get(TAG_VERSION, 'none')}; rollback alarms: {', '.join(alarms)}"
+        f"current: version {tags.get(TAG_VERSION, 'none')}; "
+        f"rollback alarms: {', '.join(alarms) or 'none (unguarded)'}"
     )
     if dry_run:
         echo(json.dumps(policy, indent=2))
@@ -703,4 +730,4 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         echo(f"rejected version {current}: {args.reason}")
     elif current is not None:
         echo(f"version {current} stays Approved; pass --reject-current to keep it from returning")
-    return deploy(args.env, target, "all-at-once", settings_from(args), clients)
+    return deploy(args.env, target, "all-at-once", settings_from(args), clients, guarded=False)
