@@ -136,7 +136,8 @@ def validate(answers: dict) -> None:
             f"from 1 to {INSTANCE_COUNT_MAX}"
         )
     strategy = answers["deployment_strategy"]
-    if strategy in ("canary", "linear") and int(count_text) < 2:
+    # SageMaker caps a canary, a linear step and a rolling batch at 50% of the instances.
+    if strategy in ("canary", "linear", "rolling") and int(count_text) < 2:
         raise AnswerError(
             f"endpoint_instance_count {count_text} is too small for deployment_strategy "
             f"{strategy}: shifting part of the traffic needs at least 2 instances"
