@@ -382,6 +382,9 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         name=config.SAGEMAKER_PIPELINE,
         parameters=list(p.values()),
         steps=[preprocess, train, evaluate, gate],
+        # No automatic Experiments trial per run: the SDK's default depends on the region (the
+        # definition would too), and the execution role is not granted the Experiments APIs.
+        pipeline_experiment_config=None,
         sagemaker_session=session,
     )
 
