@@ -28,7 +28,7 @@ FAST = ["--poll-seconds", "0.05"]
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with emulator.running(shift_seconds=0.6, rollback_seconds=0.2) as url:
+    with emulator.running(shift_seconds=0.2, rollback_seconds=0.1) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         emulator.seed(url)
         yield url
@@ -123,9 +123,8 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     shift = "canary" if _fits("canary") else "all-at-once"
     alarm = config.alarm_names("prod")["5xx"]
     cloudwatch = boto3.client("cloudwatch")
-    watcher = emulator.fire_alarm_during_shift(aws, config.endpoint_name("prod"), alarm)
+    emulator.fire_alarm_on_next_shift(aws, config.endpoint_name("prod"), alarm)
     assert cli.main(["deploy", "--env", "prod", "--strategy", shift, *FAST]) == ExitCode.ROLLED_BACK
-    watcher.join()
     assert _tags("prod")[deploy.TAG_VERSION] == str(good)
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED  # alarm still firing
 

@@ -13,6 +13,8 @@ request:
 - UpdateEndpoint: the endpoint goes Updating; after `shift_seconds` it is InService on the new
   config, unless one of the request's AutoRollbackConfiguration alarms is in ALARM during the
   shift: then it goes RollingBack and, after `rollback_seconds`, InService on the old config.
+  `fire_alarm_on_next_shift` makes the next shift of an endpoint set an alarm to ALARM as it
+  starts, as a bad new model would, so a test or the story sees a rollback every time.
 - ListPipelineExecutionSteps: moto marks executions Succeeded at once; this lists one Succeeded
   step per step of the execution's pipeline definition (Fail steps did not run), and gives the
   RegisterModel step the newest package registered in its group since the execution started.
@@ -56,11 +58,13 @@ from werkzeug.wrappers import Request, Response
 from {{ cookiecutter.__package }} import config
 
 HOST = "127.0.0.1"
-# Long enough for a test to set an alarm mid-shift, short enough for a story in seconds.
-SHIFT_SECONDS = 0.6
+# Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
+SHIFT_SECONDS = 0.3
 ROLLBACK_SECONDS = 0.3
 # How often a shift looks at its alarms.
 ALARM_CHECK_SECONDS = 0.02
+# The emulator's own request (not an AWS API): fire an alarm during an endpoint's next shift.
+ARM_PATH = "/_emulator/fire-alarm-on-next-shift"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ALARM_METRICS = {
     "5xx": "Invocation5XXErrors",
@@ -85,6 +89,7 @@ class Extensions:
         self.lock = threading.Lock()
         self.models: dict[tuple[str, str], Any] = {}  # (ModelDataUrl, ETag) -> loaded model
         self.package_tags: dict[str, dict[str, str]] = {}
+        self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -95,6 +100,8 @@ class Extensions:
             "SageMaker.AddTags": self.add_package_tags,
             "SageMaker.ListTags": self.list_package_tags,
         }.get(target)
+        if handler is None and path == ARM_PATH:
+            handler = self.arm_alarm
         if handler is None and path.startswith("/endpoints/") and path.endswith("/invocations"):
             handler = self.invoke_endpoint
         if handler is not None:
@@ -164,16 +171,26 @@ class Extensions:
                 "StartTime": time.time(),
             }
             endpoint.last_deployment_config = deployment or None
+            armed = self.armed_alarms.pop(name, None)
         threading.Thread(
             target=self._shift,
-            args=(backend, cloudwatch_backends[account][region], name, new_config, alarms),
+            args=(backend, cloudwatch_backends[account][region], name, new_config, alarms, armed),
             daemon=True,
         ).start()
         return _json({"EndpointArn": endpoint.arn})
 
     def _shift(
-        self, backend: Any, cloudwatch: Any, name: str, new_config: str, alarms: list[str]
+        self,
+        backend: Any,
+        cloudwatch: Any,
+        name: str,
+        new_config: str,
+        alarms: list[str],
+        armed: str | None,
     ) -> None:
+        if armed is not None:
+            # The new fleet errs as soon as it takes traffic.
+            cloudwatch.set_alarm_state(armed, "emulator: errors during the shift", None, "ALARM")
         deadline = time.monotonic() + self.shift_seconds
         while time.monotonic() < deadline:
             fired = [a for a in alarms if _alarm_state(cloudwatch, a) == "ALARM"]
@@ -195,6 +212,13 @@ class Extensions:
             endpoint.endpoint_status = "InService"
             endpoint.pending_deployment_summary = None
             endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+
+    def arm_alarm(self, request: Request) -> Response:
+        """Make the next UpdateEndpoint of an endpoint set an alarm to ALARM as its shift starts."""
+        params = json.loads(request.get_data() or b"{}")
+        with self.lock:
+            self.armed_alarms[params["EndpointName"]] = params["AlarmName"]
+        return _json({})
 
     # ---- ListPipelineExecutionSteps ---------------------------------------------------------
 
@@ -392,13 +416,21 @@ def running(
 
 def _reset(url: str) -> None:
     """Start from empty state: moto's backends live in this process and outlive a server."""
+    _post(url, "/moto-api/reset", {})
+
+
+def _post(url: str, path: str, payload: dict[str, Any]) -> None:
+    """POST JSON to one of the emulator's own (unsigned) paths on 127.0.0.1."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
-        connection.request("POST", "/moto-api/reset")
-        connection.getresponse().read()
+        connection.request("POST", path, body=json.dumps(payload))
+        response = connection.getresponse()
+        response.read()
     finally:
         connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"emulator {path}: HTTP {response.status}")
 
 
 def seed(endpoint_url: str) -> None:
@@ -460,31 +492,14 @@ def seed(endpoint_url: str) -> None:
     )
 
 
-def fire_alarm_during_shift(endpoint_url: str, endpoint: str, alarm: str) -> threading.Thread:
-    """Set `alarm` to ALARM as soon as `endpoint` starts Updating, as a bad new model would.
+def fire_alarm_on_next_shift(endpoint_url: str, endpoint: str, alarm: str) -> None:
+    """Make the next deployment to `endpoint` set `alarm` to ALARM as its traffic shift starts.
 
-    Waiting for Updating (rather than firing after a fixed delay) keeps this independent of
-    how long the deploy command takes to start: it cannot fire before the pre-flight checks.
+    The emulator fires it itself, inside UpdateEndpoint: after the deploy's pre-flight checks
+    (which refuse an alarm already firing) and before the shift can end, however slow the
+    machine. A client that polled for Updating and then set the alarm could miss the window.
     """
-    import boto3
-
-    session = boto3.session.Session(region_name=config.AWS_REGION, **FAKE_CREDENTIALS)
-    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url)
-    cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
-
-    def watch() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating":
-                cloudwatch.set_alarm_state(
-                    AlarmName=alarm, StateValue="ALARM", StateReason="injected: errors on shift"
-                )
-                return
-            time.sleep(ALARM_CHECK_SECONDS)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    _post(endpoint_url, ARM_PATH, {"EndpointName": endpoint, "AlarmName": alarm})
 
 
 def main(argv: list[str] | None = None) -> int:

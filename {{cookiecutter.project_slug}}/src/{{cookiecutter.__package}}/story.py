@@ -1,4 +1,4 @@
-"""The whole flow, offline, in one command: from a pull request to a rolled-back canary.
+"""The whole flow, offline, in one command: from a pull request to an alarm rolling prod back.
 
 Development tooling, like emulator.py: it runs the same commands as the pull-request workflow,
 the buildspec and the promotion jobs, but against the local AWS emulator on 127.0.0.1 and with
@@ -30,11 +30,6 @@ BUILDSPEC_RUN_PREFIX = "uv run --locked "
 COMMITS = ("1" * 40, "2" * 40)
 # Local polling: the emulator shifts traffic in well under a second.
 FAST_POLL = ["--poll-seconds", "0.05"]
-# The scikit-learn image the pipeline's Register step names; recorded on local packages too.
-IMAGE_URI = (
-    f"683313688378.dkr.ecr.{config.AWS_REGION}.amazonaws.com/"
-    f"sagemaker-scikit-learn:{config.SKLEARN_FRAMEWORK_VERSION}-cpu-py3"
-)
 
 
 @dataclass
@@ -127,10 +122,37 @@ def train_and_register(story: Story, workdir: Path, commit: str) -> str:
         json.loads(result.evaluation.read_text(encoding="utf-8")),
         commit,
         config.REGISTRATION_STATUS,
-        image_uri=IMAGE_URI,
+        image_uri=registered_image(story.env["AWS_ENDPOINT_URL"]),
     )
     version = arn.rsplit("/", 1)[1]
     return f"accuracy {result.accuracy:.4f} -> version {version} {config.REGISTRATION_STATUS}"
+
+
+def registered_image(endpoint_url: str) -> str:
+    """The serving image that the upserted pipeline's Register step names.
+
+    Read back from the pipeline the merge stage upserted, rather than derived again here: the
+    image's registry account differs by region, and only the SageMaker SDK knows it.
+    """
+    import boto3
+
+    sagemaker = boto3.session.Session(region_name=config.AWS_REGION).client(
+        "sagemaker", endpoint_url=endpoint_url
+    )
+    definition = json.loads(
+        sagemaker.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)["PipelineDefinition"]
+    )
+    steps = list(definition["Steps"])
+    while steps:
+        step = steps.pop(0)
+        if step["Type"] == "RegisterModel":
+            return step["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
+        # The Register step sits inside the accuracy gate's branches.
+        arguments = step.get("Arguments", {})
+        steps += arguments.get("IfSteps", []) + arguments.get("ElseSteps", [])
+    raise CliError(
+        f"pipeline {config.SAGEMAKER_PIPELINE} has no RegisterModel step", ExitCode.FAILED
+    )
 
 
 def approve(story: Story, version: int) -> str:
@@ -185,13 +207,12 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
     alarm = config.alarm_names("prod")["5xx"]
 
     def bad_shift() -> str:
-        watcher = emulator.fire_alarm_during_shift(
+        emulator.fire_alarm_on_next_shift(
             story.env["AWS_ENDPOINT_URL"], config.endpoint_name("prod"), alarm
         )
         out = story.cli(
             "deploy", "--env", "prod", "--strategy", shift, *FAST_POLL, expect=ExitCode.ROLLED_BACK
         )
-        watcher.join()
         return f"exit {int(ExitCode.ROLLED_BACK)}: {_tail(out)}"
 
     story.stage(f"deploy version 2 to prod ({shift}), alarm fires", bad_shift)
@@ -201,7 +222,7 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
         lambda: _tail(
             story.cli(
                 "rollback", "--env", "staging", "--reject-current",
-                "--reason", "story: rolled back by the prod canary's alarm", *FAST_POLL,
+                "--reason", "story: prod's 5XX alarm rolled version 2 back", *FAST_POLL,
             )
         ),
     )  # fmt: skip
