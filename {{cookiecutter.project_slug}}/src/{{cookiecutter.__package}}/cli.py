@@ -172,10 +172,10 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
 def _add_story(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "story",
-        help="the whole flow offline: PR gate, retrain, approve, deploy, canary rollback",
+        help="the whole flow offline: PR gate, retrain, approve, deploy, alarm rollback",
         description="Run the pull-request gate, the buildspec's build phase, the pipeline's "
-        "steps, approval, deployments and a rolled-back canary against the local AWS emulator "
-        "on 127.0.0.1. Development tooling: it never reaches AWS.",
+        "steps, approval, deployments and a prod deployment that an alarm rolls back, against "
+        "the local AWS emulator on 127.0.0.1. Development tooling: it never reaches AWS.",
     )
     p.add_argument("--workdir", help="scratch directory (default: build/story)")
     p.add_argument(
