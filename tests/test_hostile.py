@@ -35,6 +35,12 @@ ACCEPTED = [
         {"project_name": "Détecteur Ünïcode"}, "project_name", "README.md", id="unicode-name"
     ),
     pytest.param(
+        {"project_name": 'Triple """ Quoted \\ Model'},
+        "project_name",
+        "README.md",
+        id="python-quotes-in-name",
+    ),
+    pytest.param(
         {"description": "$(touch pwned) `touch pwned2` ; rm -rf ~"},
         "description",
         "pyproject.toml",

@@ -1,1 +1,1 @@
-"""{{ cookiecutter.project_name }}: train, register and deploy a scikit-learn model with SageMaker."""
+"""The model's code: ML steps, SageMaker pipeline, promotion and the command line."""
