@@ -234,6 +234,12 @@ def test_strategy_that_does_not_fit_is_refused(
     assert info.value.code == ExitCode.REFUSED
 
 
+def test_rolling_batch_defaults_to_one_instance_and_at_least_five_percent() -> None:
+    for count, batch in ((2, 1), (20, 1), (40, 2), (100, 5)):
+        policy = deploy.deployment_config("rolling", count, deploy.Settings(), ["a"])
+        assert policy["RollingUpdatePolicy"]["MaximumBatchSize"]["Value"] == batch, count
+
+
 def test_without_alarms_there_is_no_auto_rollback() -> None:
     policy = deploy.deployment_config("all-at-once", 2, deploy.Settings(), [])
     assert "AutoRollbackConfiguration" not in policy  # an empty alarm list is invalid

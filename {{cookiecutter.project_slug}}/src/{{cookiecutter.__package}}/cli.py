@@ -111,7 +111,9 @@ def _add_deploy(sub: argparse._SubParsersAction) -> None:
     shift.add_argument(
         "--linear-step-percent", type=int, help="linear step, 10-50 (default: 1 instance, >= 10)"
     )
-    shift.add_argument("--rolling-batch", type=int, help="instances per rolling batch (default: 1)")
+    shift.add_argument(
+        "--rolling-batch", type=int, help="instances per rolling batch (default: 1, >= 5%% of all)"
+    )
     shift.add_argument(
         "--wait-seconds", type=int, help="bake time between steps, 0-3600 (default: 300)"
     )

@@ -61,7 +61,7 @@ class Settings:
 
     canary_percent: int | None = None
     linear_step_percent: int | None = None
-    rolling_batch: int = 1
+    rolling_batch: int | None = None
     wait_seconds: int = 300
     termination_wait_seconds: int = 120
     max_seconds: int | None = None
@@ -108,6 +108,13 @@ def linear_step_percent(count: int, settings: Settings) -> int:
     return max(10, math.ceil(100 / count))
 
 
+def rolling_batch(count: int, settings: Settings) -> int:
+    """Instances per rolling batch: given, else one, or the fewest that are 5% of the fleet."""
+    if settings.rolling_batch is not None:
+        return settings.rolling_batch
+    return max(1, math.ceil(count * 5 / 100))
+
+
 def check_fits(strategy: str, count: int, settings: Settings) -> None:
     """Refuse a strategy that does not fit a fleet of `count` instances."""
     for name, value in (
@@ -143,17 +150,17 @@ def check_fits(strategy: str, count: int, settings: Settings) -> None:
                 ExitCode.REFUSED,
             )
     elif strategy == "rolling":
-        if not 1 <= settings.rolling_batch <= count:
+        batch = rolling_batch(count, settings)
+        if not 1 <= batch <= count:
             raise CliError(
-                f"rolling batch {settings.rolling_batch} is outside 1-{count} "
-                f"(the fleet has {count} instance(s))",
+                f"rolling batch {batch} is outside 1-{count} (the fleet has {count} instance(s))",
                 ExitCode.REFUSED,
             )
         # SageMaker refuses a MaximumBatchSize outside 5-50% of the variant's instances.
-        percent = 100 * settings.rolling_batch / count
+        percent = 100 * batch / count
         if not 5 <= percent <= 50:
             raise CliError(
-                f"a rolling batch of {settings.rolling_batch} is {percent:.0f}% of "
+                f"a rolling batch of {batch} is {percent:.0f}% of "
                 f"{count} instance(s); SageMaker needs 5-50% (rolling needs at least 2 instances)",
                 ExitCode.REFUSED,
             )
@@ -168,7 +175,7 @@ def execution_seconds(strategy: str, count: int, settings: Settings) -> int:
     elif strategy == "linear":
         steps = math.ceil(100 / linear_step_percent(count, settings))
     elif strategy == "rolling":
-        steps = math.ceil(count / settings.rolling_batch)
+        steps = math.ceil(count / rolling_batch(count, settings))
     else:
         steps = 1
     wanted = steps * settings.wait_seconds + settings.termination_wait_seconds
@@ -185,7 +192,7 @@ def deployment_config(
     guard = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": n} for n in alarms]}}
     guard = guard if alarms else {}
     if strategy == "rolling":
-        batch = {"Type": "INSTANCE_COUNT", "Value": settings.rolling_batch}
+        batch = {"Type": "INSTANCE_COUNT", "Value": rolling_batch(count, settings)}
         return {
             "RollingUpdatePolicy": {
                 "MaximumBatchSize": batch,
@@ -655,7 +662,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         canary_percent=getattr(args, "canary_percent", None),
         linear_step_percent=getattr(args, "linear_step_percent", None),
-        rolling_batch=getattr(args, "rolling_batch", None) or defaults.rolling_batch,
+        rolling_batch=getattr(args, "rolling_batch", None),
         wait_seconds=_given(getattr(args, "wait_seconds", None), defaults.wait_seconds),
         termination_wait_seconds=_given(
             getattr(args, "termination_wait_seconds", None), defaults.termination_wait_seconds
