@@ -1,5 +1,6 @@
 """`run-local`: the three steps as local processes, their artifacts, the verdict and bad input."""
 
+import dataclasses
 import json
 import math
 import tarfile
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }} import cli, config, local
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.local import LocalResult, run_local
 
@@ -45,7 +46,10 @@ def test_run_clears_the_threshold_on_the_bundled_data(run: tuple[LocalResult, li
     assert set(result.metrics) == {"accuracy", "precision", "recall", "f1", "auc"}
     assert accuracy >= 0.85
     assert result.passed
-    assert "**Verdict: PASS**" in result.report.read_text(encoding="utf-8")
+    # The threshold reached the evaluate step: its report judges against the same number.
+    report = result.report.read_text(encoding="utf-8")
+    threshold = f"{config.ACCURACY_THRESHOLD:.4f}"
+    assert f"**Verdict: PASS**: accuracy {accuracy:.4f} >= threshold {threshold}" in report
 
 
 def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
@@ -56,10 +60,24 @@ def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
 
 
 def test_cli_prints_the_table_and_exits_7_below_threshold(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run: tuple[LocalResult, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # The module's run stands in for the steps (they take seconds); the command is what is tested.
+    calls = []
+
+    def judged(data: Path, workdir: Path, threshold: float) -> LocalResult:
+        calls.append((data, workdir, threshold))
+        result = run[0]
+        passed = result.accuracy >= threshold
+        return dataclasses.replace(result, threshold=threshold, passed=passed)
+
+    monkeypatch.setattr(local, "run_local", judged)
     code = cli.main(["run-local", "--workdir", str(tmp_path), "--threshold", "0.999"])
     out, err = capsys.readouterr()
+    assert calls == [(DATA, tmp_path, 0.999)]
     assert code == ExitCode.BELOW_THRESHOLD
     assert "verdict: FAIL: accuracy" in out
     assert "< threshold 0.9990" in out

@@ -201,7 +201,8 @@ def _step(
             raise CliError(f"{name}: {message}", ExitCode.USAGE)
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise CliError(f"{name} step failed (exit {result.returncode}):\n{tail}", ExitCode.ERROR)
-    summary = result.stdout.strip().splitlines()
+    # The steps print absolute paths; shown relative, as in the closing artifacts list.
+    summary = result.stdout.replace(f"{Path.cwd().as_posix()}/", "").strip().splitlines()
     detail = summary[0].split(": ", 1)[-1] if summary else ""
     log(f"{name:<10} {elapsed:5.1f} s  {detail}")
     for extra in summary[1:]:
@@ -240,7 +241,7 @@ def format_summary(result: LocalResult) -> str:
     return "\n".join(
         [
             "",
-            "metric     value",
+            "metrics:",
             *rows,
             "",
             "artifacts:",
