@@ -318,13 +318,15 @@ def test_release_flags_the_retrain_job_passes_exist(baked: BakedProject) -> None
     ]
     [argv] = command_lines(script)
     command = split_uv_run(argv)[1]
-    assert command[3:] == ["release", "--commit", "$COMMIT_SHA", "--wait", "--timeout", "105"]
+    assert command[3:] == [
+        "release", "--commit", "$COMMIT_SHA", "--wait", "--timeout-minutes", "105"
+    ]  # fmt: skip
     result = baked.run(
         "python",
         "-c",
         f"from {baked.package} import cli; "
         "a = cli.build_parser().parse_args(['release', '--commit', 'abc1234', '--wait', "
-        "'--timeout', '105']); print(a.handler, a.wait, a.timeout)",
+        "'--timeout-minutes', '105']); print(a.handler, a.wait, a.timeout)",
     )
     assert result.stdout.split() == ["release:cmd_release", "True", "105.0"]
 

@@ -1,9 +1,12 @@
 """The command line's shape, speed and error handling."""
 
+import argparse
+import importlib
 import subprocess
 import sys
 import time
 import types
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,6 +36,29 @@ def test_help_of_every_command(command: list[str], capsys: pytest.CaptureFixture
         cli.main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def _runnable(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command that runs a handler, with its words, walking the sub-command tree."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word, sub in action.choices.items():
+                yield from _runnable(sub, (*words, word))
+            return
+    yield words, parser
+
+
+def test_every_command_is_listed_and_names_a_handler_that_exists() -> None:
+    """Handlers are imported only when their command runs: a typo would only show in use."""
+    commands = dict(_runnable(cli.build_parser()))
+    assert sorted(commands) == sorted(tuple(c) for c in COMMANDS[1:])
+    for words, parser in commands.items():
+        target = parser.get_default("handler")
+        module_name, function_name = target.split(":")
+        module = importlib.import_module(f"{cli.__package__}.{module_name}")
+        assert callable(getattr(module, function_name, None)), (words, target)
 
 
 def test_help_imports_no_aws_or_ml_library() -> None:

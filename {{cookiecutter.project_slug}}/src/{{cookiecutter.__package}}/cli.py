@@ -80,8 +80,8 @@ def _add_registry(sub: argparse._SubParsersAction) -> None:
         actions.add_parser("latest-approved", help="print the latest Approved package ARN"),
         "registry:cmd_latest_approved",
     )
-    for action, verb in (("approve", "Approve"), ("reject", "Reject")):
-        q = actions.add_parser(action, help=f"{verb} a model package version")
+    for action in ("approve", "reject"):
+        q = actions.add_parser(action, help=f"{action} a model package version")
         _add_version_choice(q)
         q.add_argument("--reason", required=True, help="why (recorded on the package)")
         if action == "approve":
@@ -95,7 +95,7 @@ def _add_deploy(sub: argparse._SubParsersAction) -> None:
         help="deploy an Approved model package to an endpoint",
         description="Deploy with SageMaker's traffic shifting and alarm-based auto-rollback.",
     )
-    p.add_argument("--env", required=True, choices=config.ENVIRONMENTS)
+    p.add_argument("--env", required=True, choices=config.ENVIRONMENTS, help="endpoint to deploy")
     _add_version_choice(p)
     p.add_argument(
         "--strategy",
@@ -142,7 +142,9 @@ def _add_poll_seconds(p: argparse.ArgumentParser) -> None:
 
 def _add_rollback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="redeploy the previous known-good model version")
-    p.add_argument("--env", required=True, choices=config.ENVIRONMENTS)
+    p.add_argument(
+        "--env", required=True, choices=config.ENVIRONMENTS, help="endpoint to roll back"
+    )
     p.add_argument("--to-version", type=int, help="version to return to")
     p.add_argument(
         "--reject-current", action="store_true", help="mark the current version Rejected"
@@ -162,8 +164,10 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--commit", required=True, help="the commit to release (a SHA)")
     p.add_argument("--wait", action="store_true", help="wait for the execution to finish")
+    # Named for its unit: `pipeline start --timeout` counts seconds.
     p.add_argument(
-        "--timeout",
+        "--timeout-minutes",
+        dest="timeout",
         type=float,
         default=100,
         help="minutes to wait with --wait (default: %(default)s)",
