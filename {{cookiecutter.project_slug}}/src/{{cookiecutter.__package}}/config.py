@@ -85,7 +85,7 @@ GITHUB_SESSION_SECONDS = 7200
 # subject `repo:OWNER/REPO:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
 # Under Gitflow, main does not retrain: a merge to main promotes the latest Approved model
 # (the one staging received) to prod, in the GitHub environment `prod` like every deploy job.
-RETRAIN_BRANCHES = ("{{ cookiecutter.__integration_branch }}",)
+RETRAIN_BRANCHES = (INTEGRATION_BRANCH,)
 
 # The CloudFormation stack (infra/stack.yml) that creates all of the above: `make bootstrap`.
 STACK_NAME = f"{PROJECT}-mlops"
