@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+from pathlib import Path
 
 import boto3
 import botocore.endpoint
@@ -15,6 +17,8 @@ from botocore.stub import ANY, Stubber
 
 from {{ cookiecutter.__package }} import aws, config, deploy
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ENV = "prod"
 ENDPOINT = config.endpoint_name(ENV)
@@ -536,3 +540,12 @@ def test_history_keeps_newest_first_within_a_tag_value() -> None:
     assert deploy.history_value("1 2", 2) == "2 1"
     long = " ".join(str(v) for v in range(1000, 1100))
     assert len(deploy.history_value(long, 5)) <= deploy.TAG_VALUE_MAX
+
+
+def test_deploy_build_outlives_the_longest_deployment() -> None:
+    """CodeBuild must not kill a deploy that SageMaker may still be shifting (infra/stack.yml)."""
+    stack = (ROOT / "infra" / "stack.yml").read_text(encoding="utf-8")
+    deploy_build = stack.split("\n  DeployBuild:", 1)[1].split("\n  # ---", 1)[0]
+    minutes = int(re.search(r"TimeoutInMinutes: (\d+)", deploy_build).group(1))
+    # The watch gives up at the execution maximum; a few minutes more for install and smoke test.
+    assert minutes * 60 >= deploy.EXECUTION_MAX + 15 * 60

@@ -157,3 +157,17 @@ def test_unsupported_accept_is_refused(served) -> None:
     )
     with pytest.raises(ValueError, match="unsupported accept type 'application/xml'"):
         module.output_fn(prediction, "application/xml")
+
+
+@pytest.mark.parametrize("content_type", config.CONTENT_TYPES)
+def test_every_registered_content_type_is_served(served, content_type: str) -> None:
+    """The types every model package declares (config.CONTENT_TYPES) go in and come out."""
+    rows = pd.read_csv(ROOT / config.SAMPLE_DATA).drop(columns=[config.TARGET_COLUMN]).head(3)
+    body = (
+        rows.to_csv(header=False, index=False)
+        if content_type == "text/csv"
+        else json.dumps({"instances": rows.to_numpy().tolist()})
+    )
+    response, returned = invoke(served, body, content_type, content_type)
+    assert returned == content_type
+    assert response

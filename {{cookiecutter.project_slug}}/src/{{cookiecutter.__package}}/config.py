@@ -45,6 +45,8 @@ ACCURACY_JSON_PATH = "binary_classification_metrics.accuracy.value"
 ENVIRONMENTS = ("staging", "prod")
 # Blue/green deployments need the new endpoint config to keep the running variant's name.
 VARIANT_NAME = "AllTraffic"
+# What the serving hooks (steps/inference.py) accept and answer; registered on every package.
+CONTENT_TYPES = ("text/csv", "application/json")
 
 # Bucket names are global, so they carry the account and region.
 SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}-{AWS_REGION}"

@@ -44,7 +44,6 @@ PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
 )
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
 DESCRIPTION = f"{config.PROJECT}: preprocess, train, evaluate, gate on accuracy, register"
-CONTENT_TYPE = "text/csv"  # what the serving hooks (steps/inference.py) accept and return
 NO_COMMIT = "unknown"
 
 # Pipeline parameters and their defaults: what a run can override (`pipeline start` and the
@@ -346,8 +345,8 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         name=REGISTER,
         step_args=model.register(
             model_package_group_name=config.MODEL_PACKAGE_GROUP,
-            content_types=[CONTENT_TYPE],
-            response_types=[CONTENT_TYPE],
+            content_types=list(config.CONTENT_TYPES),
+            response_types=list(config.CONTENT_TYPES),
             inference_instances=[config.ENDPOINT_INSTANCE_TYPE],
             approval_status=p["ModelApprovalStatus"],
             model_metrics=ModelMetrics(

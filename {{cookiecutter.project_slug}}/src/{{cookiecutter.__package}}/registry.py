@@ -61,8 +61,8 @@ def register(
                     },
                 }
             ],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
+            "SupportedContentTypes": list(config.CONTENT_TYPES),
+            "SupportedResponseMIMETypes": list(config.CONTENT_TYPES),
         },
         "MetadataProperties": {"CommitId": commit},
         "ModelMetrics": {
