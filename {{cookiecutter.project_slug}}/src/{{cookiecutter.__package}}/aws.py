@@ -15,10 +15,10 @@ from botocore.exceptions import ClientError
 
 from {{ cookiecutter.__package }} import config
 
-# Standard mode retries throttling (ThrottlingException, 429) and 5xx errors; 5 attempts keeps a
-# stuck call under a minute.
 __all__ = ["RETRY_CONFIG", "ClientError", "caller_arn", "client"]
 
+# Standard mode retries throttling (ThrottlingException, 429) and 5xx errors; 5 attempts keeps a
+# stuck call under a minute.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 

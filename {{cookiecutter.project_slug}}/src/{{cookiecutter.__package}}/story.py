@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import yaml
 
-from {{ cookiecutter.__package }} import config, emulator, local, registry
+from {{ cookiecutter.__package }} import config, deploy, emulator, local, registry
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +57,8 @@ class Story:
         outcome = action()
         seconds = time.perf_counter() - started
         self.stages.append(Stage(name, seconds, outcome))
-        self.log(f"[{len(self.stages):>2}] {name:<48} {seconds:6.1f}s  {outcome}")
+        # 51: the longest name, "deploy version 2 to prod (all-at-once), alarm fires".
+        self.log(f"[{len(self.stages):>2}] {name:<51} {seconds:6.1f}s  {outcome}")
         return outcome
 
     def run(self, *command: str, expect: int = ExitCode.OK) -> str:
@@ -74,6 +77,12 @@ class Story:
     def cli(self, *args: str, expect: int = ExitCode.OK) -> str:
         """Run this repo's command line, as the workflows and CodeBuild do."""
         return self.run(sys.executable, "-m", config.PACKAGE, *args, expect=expect)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the emulator, for what the story does in its own process."""
+        return boto3.session.Session(region_name=config.AWS_REGION).client(
+            service, endpoint_url=self.env["AWS_ENDPOINT_URL"]
+        )
 
 
 def pull_request_commands() -> list[list[str]]:
@@ -94,13 +103,11 @@ def buildspec_build_commands() -> list[str]:
     ]
 
 
-def clear_alarm(alarm: str, env: dict[str, str]) -> None:
+def clear_alarm(story: Story, alarm: str) -> None:
     """The incident is over: the alarm returns to OK."""
-    import boto3
-
-    boto3.session.Session(region_name=config.AWS_REGION).client(
-        "cloudwatch", endpoint_url=env["AWS_ENDPOINT_URL"]
-    ).set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="story: incident over")
+    story.client("cloudwatch").set_alarm_state(
+        AlarmName=alarm, StateValue="OK", StateReason="story: incident over"
+    )
 
 
 def train_and_register(story: Story, workdir: Path, commit: str) -> str:
@@ -110,38 +117,27 @@ def train_and_register(story: Story, workdir: Path, commit: str) -> str:
     )
     if not result.passed:
         return f"accuracy {result.accuracy:.4f} < {config.ACCURACY_THRESHOLD}: not registered"
-    import boto3
-
-    s3 = boto3.session.Session(region_name=config.AWS_REGION).client(
-        "s3", endpoint_url=story.env["AWS_ENDPOINT_URL"]
-    )
     key = f"{config.SAGEMAKER_PIPELINE}/local-{commit[:12]}/model.tar.gz"
-    s3.upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
+    story.client("s3").upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
     arn = registry.register(
         f"s3://{config.ARTIFACT_BUCKET}/{key}",
         json.loads(result.evaluation.read_text(encoding="utf-8")),
         commit,
         config.REGISTRATION_STATUS,
-        image_uri=registered_image(story.env["AWS_ENDPOINT_URL"]),
+        image_uri=registered_image(story),
     )
     version = arn.rsplit("/", 1)[1]
     return f"accuracy {result.accuracy:.4f} -> version {version} {config.REGISTRATION_STATUS}"
 
 
-def registered_image(endpoint_url: str) -> str:
+def registered_image(story: Story) -> str:
     """The serving image that the upserted pipeline's Register step names.
 
     Read back from the pipeline the merge stage upserted, rather than derived again here: the
     image's registry account differs by region, and only the SageMaker SDK knows it.
     """
-    import boto3
-
-    sagemaker = boto3.session.Session(region_name=config.AWS_REGION).client(
-        "sagemaker", endpoint_url=endpoint_url
-    )
-    definition = json.loads(
-        sagemaker.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)["PipelineDefinition"]
-    )
+    pipeline = story.client("sagemaker").describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
+    definition = json.loads(pipeline["PipelineDefinition"])
     steps = list(definition["Steps"])
     while steps:
         step = steps.pop(0)
@@ -216,7 +212,7 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
         return f"exit {int(ExitCode.ROLLED_BACK)}: {_tail(out)}"
 
     story.stage(f"deploy version 2 to prod ({shift}), alarm fires", bad_shift)
-    clear_alarm(alarm, story.env)
+    clear_alarm(story, alarm)
     story.stage(
         "rollback staging, reject version 2",
         lambda: _tail(
@@ -231,16 +227,12 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
 
 def final_state(story: Story) -> str:
     """Which version each endpoint serves, and the registry table."""
-    import boto3
-
-    sagemaker = boto3.session.Session(region_name=config.AWS_REGION).client(
-        "sagemaker", endpoint_url=story.env["AWS_ENDPOINT_URL"]
-    )
+    sagemaker = story.client("sagemaker")
     serving = []
     for env in config.ENVIRONMENTS:
         endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name(env))
-        tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
-        version = next((t["Value"] for t in tags if t["Key"] == "deploy:version"), "?")
+        tags = deploy.endpoint_tags(sagemaker, endpoint["EndpointArn"])
+        version = tags.get(deploy.TAG_VERSION, "?")
         serving.append(f"{env} {endpoint['EndpointStatus']} v{version}")
     story.log(story.cli("registry", "list").rstrip())
     return ", ".join(serving)
