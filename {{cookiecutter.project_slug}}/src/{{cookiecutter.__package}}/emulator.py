@@ -514,7 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     with running(args.port) as url:
         if not args.no_seed:
             seed(url)
-        print(f"emulator on {url}; in another shell: export AWS_ENDPOINT_URL={url}", flush=True)
+        # The seeded resources belong to the fake credentials' account: export those too.
+        exports = " ".join(
+            [
+                f"AWS_ENDPOINT_URL={url}",
+                f"AWS_ACCESS_KEY_ID={FAKE_CREDENTIALS['aws_access_key_id']}",
+                f"AWS_SECRET_ACCESS_KEY={FAKE_CREDENTIALS['aws_secret_access_key']}",
+            ]
+        )
+        print(f"emulator on {url}; in another shell: export {exports}", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
