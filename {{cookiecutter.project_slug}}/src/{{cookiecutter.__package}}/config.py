@@ -4,6 +4,8 @@ The CloudFormation stack (infra/), the buildspecs and the workflows use these sa
 the tests prove they agree. Change a name here and nowhere else.
 """
 
+from pathlib import Path
+
 PROJECT = "{{ cookiecutter.project_slug }}"
 PACKAGE = "{{ cookiecutter.__package }}"
 
@@ -33,8 +35,10 @@ SKLEARN_CONTAINER_VERSION = "1.4.2"
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
 TARGET_COLUMN = "malignant"
-# The bundled sample data (see data/README.md), relative to the repository root.
-SAMPLE_DATA = "data/breast_cancer.csv"
+# The repository root (this file is src/<package>/config.py), and the bundled sample data in it
+# (see data/README.md): the local flow, the smoke test and `pipeline upsert` read it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
 TEST_SIZE = 0.2
 RANDOM_SEED = 42
 # Training hyperparameters, as the train step's command-line options (--c, --max-iter).
@@ -61,7 +65,7 @@ MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
 SAGEMAKER_PIPELINE = f"{PROJECT}-training"
 # The pipeline's default input (InputDataUri) in the artifact bucket; `pipeline upsert` seeds it
 # with the bundled sample data when it is missing.
-INPUT_DATA_KEY = "input/breast_cancer.csv"
+INPUT_DATA_KEY = f"input/{SAMPLE_DATA.name}"
 
 # Two CodePipelines, so that the registry is the one gate between training and serving:
 # retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy

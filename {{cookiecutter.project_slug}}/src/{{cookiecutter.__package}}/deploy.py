@@ -27,7 +27,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.__package }} import aws, config, registry
@@ -432,17 +431,14 @@ def judge(outcome: Outcome, new_config: str, endpoint_name: str) -> None:
 
 def sample_rows(limit: int = SMOKE_ROWS) -> list[list[str]]:
     """The first rows of the bundled sample data, without the target column."""
-    data_dir = Path(__file__).resolve().parents[2] / "data"
-    files = sorted(data_dir.glob("*.csv"))
-    if not files:
-        raise CliError(f"no sample CSV in {data_dir} for the smoke test", ExitCode.ERROR)
-    with files[0].open(newline="", encoding="utf-8") as handle:
+    sample = config.SAMPLE_DATA
+    if not sample.is_file():
+        raise CliError(f"{sample}: no sample CSV for the smoke test", ExitCode.ERROR)
+    with sample.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         if config.TARGET_COLUMN not in header:
-            raise CliError(
-                f"{files[0].name} has no {config.TARGET_COLUMN!r} column", ExitCode.ERROR
-            )
+            raise CliError(f"{sample.name} has no {config.TARGET_COLUMN!r} column", ExitCode.ERROR)
         target = header.index(config.TARGET_COLUMN)
         rows = []
         for row in reader:

@@ -23,7 +23,6 @@ from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 STEPS_DIR = Path(__file__).resolve().parent / "steps"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WORKDIR = Path("build/local")
 SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
 # The step scripts exit 2 on bad input, with one "error: ..." line on stderr.
@@ -262,7 +261,7 @@ def _shown(path: Path) -> str:
 
 def cmd_run_local(args) -> int:
     """`run-local`: run the three steps and exit 7 when the model misses the threshold."""
-    data = Path(args.data) if args.data else REPO_ROOT / config.SAMPLE_DATA
+    data = Path(args.data) if args.data else config.SAMPLE_DATA
     workdir = Path(args.workdir) if args.workdir else DEFAULT_WORKDIR
     started = time.perf_counter()
     result = run_local(data, workdir, args.threshold)

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
 STEPS_DIR = Path(__file__).resolve().parent / "steps"
-# The bundled sample data, seeded as the default input by `pipeline upsert` when none is there.
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "breast_cancer.csv"
 
 # Step names: ListPipelineExecutionSteps reports these, and the tests and docs name them.
 PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
@@ -451,7 +449,7 @@ def _pipeline_exists(sm: Any) -> bool:
 
 def _seed_input_data() -> None:
     """Upload the bundled sample data as the default input, once, so a first run has data."""
-    if not SAMPLE_DATA.is_file():
+    if not config.SAMPLE_DATA.is_file():
         return
     from {{ cookiecutter.__package }} import aws
 
@@ -462,8 +460,8 @@ def _seed_input_data() -> None:
     except aws.ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
             raise
-    s3.upload_file(str(SAMPLE_DATA), config.ARTIFACT_BUCKET, config.INPUT_DATA_KEY)
-    print(f"upsert: seeded {PARAMETERS['InputDataUri']} with {SAMPLE_DATA.name}")
+    s3.upload_file(str(config.SAMPLE_DATA), config.ARTIFACT_BUCKET, config.INPUT_DATA_KEY)
+    print(f"upsert: seeded {PARAMETERS['InputDataUri']} with {config.SAMPLE_DATA.name}")
 
 
 def cmd_start(args: argparse.Namespace) -> int:

@@ -25,7 +25,6 @@ import yaml
 from {{ cookiecutter.__package }} import config, deploy, emulator, local, registry
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
-ROOT = Path(__file__).resolve().parents[2]
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
 # Stand-ins for the commits CodePipeline would pass (the repo may not even be a git checkout).
@@ -64,7 +63,7 @@ class Story:
     def run(self, *command: str, expect: int = ExitCode.OK) -> str:
         """Run a command in the repository; anything but the expected exit code stops the story."""
         result = subprocess.run(  # noqa: S603 - the commands are this repo's own tools
-            command, cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+            command, cwd=config.REPO_ROOT, env=self.env, capture_output=True, text=True, check=False
         )
         if result.returncode != expect:
             raise CliError(
@@ -96,7 +95,7 @@ def pull_request_commands() -> list[list[str]]:
 
 def buildspec_build_commands() -> list[str]:
     """The build phase of buildspec.yml, in order, as CodeBuild runs them."""
-    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((config.REPO_ROOT / "buildspec.yml").read_text(encoding="utf-8"))
     return [
         command.replace(f"{BUILDSPEC_RUN_PREFIX}python", shlex.quote(sys.executable), 1)
         for command in spec["phases"]["build"]["commands"]
@@ -113,7 +112,7 @@ def clear_alarm(story: Story, alarm: str) -> None:
 def train_and_register(story: Story, workdir: Path, commit: str) -> str:
     """The pipeline's steps as local processes, then its gate and its Register step."""
     result = local.run_local(
-        ROOT / config.SAMPLE_DATA, workdir, config.ACCURACY_THRESHOLD, log=lambda _: None
+        config.SAMPLE_DATA, workdir, config.ACCURACY_THRESHOLD, log=lambda _: None
     )
     if not result.passed:
         return f"accuracy {result.accuracy:.4f} < {config.ACCURACY_THRESHOLD}: not registered"
@@ -287,7 +286,7 @@ def summary_table(stages: list[Stage]) -> str:
 
 def cmd_story(args: argparse.Namespace) -> int:
     """`story`: the whole flow offline; exit 0 when every stage ended as it should."""
-    workdir = Path(args.workdir or ROOT / "build" / "story")
+    workdir = Path(args.workdir or config.REPO_ROOT / "build" / "story")
     stages = run_story(workdir, gate=not args.skip_gate)
     print()
     print(summary_table(stages))
