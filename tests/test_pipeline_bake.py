@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMBINATIONS, BakedProject, bake
+from conftest import COMBINATIONS, BakedProject
 
 # A combination that moves every answer the definition carries away from its default.
 PIPELINE_COMBINATIONS = [
@@ -36,13 +35,8 @@ def _dead_endpoint() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-@pytest.fixture(scope="module", params=PIPELINE_COMBINATIONS)
-def baked(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
-) -> BakedProject:
-    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
-    project.venv = shared_venv
-    return project
+# The shared `baked` fixture (conftest.py), over these combinations instead.
+pytestmark = pytest.mark.parametrize("baked", PIPELINE_COMBINATIONS, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")

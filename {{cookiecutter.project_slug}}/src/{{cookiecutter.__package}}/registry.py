@@ -216,31 +216,29 @@ def cmd_latest_approved(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     """Approve a version (a Rejected one only with --force)."""
-    sm = aws.client("sagemaker")
-    package = describe(sm, args.version, args.arn)
-    current = package["ModelApprovalStatus"]
-    if current == APPROVED:
-        print(f"{_label(package)} is already Approved; nothing to do")
-        return ExitCode.OK
-    if current == REJECTED and not args.force:
-        raise CliError(
-            f"{_label(package)} is Rejected; approving it needs --force", ExitCode.REFUSED
-        )
-    set_status(sm, package, APPROVED, args.reason, aws.caller_arn(), _now())
-    print(f"approved {_label(package)} (was {current})")
-    return ExitCode.OK
+    return _move_to(APPROVED, args)
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     """Reject a version so that no deployment picks it."""
+    return _move_to(REJECTED, args)
+
+
+def _move_to(status: str, args: argparse.Namespace) -> int:
+    """Set a version's status with who and why; a no-op when it is already there."""
     sm = aws.client("sagemaker")
     package = describe(sm, args.version, args.arn)
     current = package["ModelApprovalStatus"]
-    if current == REJECTED:
-        print(f"{_label(package)} is already Rejected; nothing to do")
+    if current == status:
+        print(f"{_label(package)} is already {status}; nothing to do")
         return ExitCode.OK
-    set_status(sm, package, REJECTED, args.reason, aws.caller_arn(), _now())
-    print(f"rejected {_label(package)} (was {current})")
+    # A Rejected version was judged bad on purpose: undoing that must be deliberate.
+    if status == APPROVED and current == REJECTED and not getattr(args, "force", False):
+        raise CliError(
+            f"{_label(package)} is Rejected; approving it needs --force", ExitCode.REFUSED
+        )
+    set_status(sm, package, status, args.reason, aws.caller_arn(), _now())
+    print(f"{status.lower()} {_label(package)} (was {current})")
     return ExitCode.OK
 
 
