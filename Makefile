@@ -17,7 +17,7 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 .venv/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: .venv/.installed ## Create .venv with the template's tooling
