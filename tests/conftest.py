@@ -181,8 +181,7 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = bake(root / "bake")
     venv = root / "venv"
     subprocess.run(
-        # Compiled once here, not on every import in every baked repo's many processes.
-        [uv(), "sync", "--all-groups", "--compile-bytecode", "--quiet"],
+        [uv(), "sync", "--all-groups", "--quiet"],
         cwd=project.path,
         env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
         check=True,

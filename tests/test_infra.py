@@ -24,15 +24,7 @@ CHECKOV_PROJECT = TEMPLATE / "tools" / "checkov"
 def checkov() -> Path:
     """checkov from its own locked environment (tools/checkov), synced once per session."""
     subprocess.run(
-        [
-            uv(),
-            "sync",
-            "--frozen",
-            "--compile-bytecode",
-            "--quiet",
-            "--project",
-            str(CHECKOV_PROJECT),
-        ],
+        [uv(), "sync", "--frozen", "--quiet", "--project", str(CHECKOV_PROJECT)],
         env=clean_env(),
         check=True,
         timeout=600,
