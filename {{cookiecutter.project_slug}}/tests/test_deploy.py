@@ -549,3 +549,9 @@ def test_deploy_build_outlives_the_longest_deployment() -> None:
     minutes = int(re.search(r"TimeoutInMinutes: (\d+)", deploy_build).group(1))
     # The watch gives up at the execution maximum; a few minutes more for install and smoke test.
     assert minutes * 60 >= deploy.EXECUTION_MAX + 15 * 60
+
+
+def test_backoff_grows_to_its_cap() -> None:
+    """The one polling schedule of deploy, pipeline start and release."""
+    delays = aws.backoff(first=5, cap=20)
+    assert [next(delays) for _ in range(6)] == [5, 7.5, 11.25, 16.875, 20, 20]

@@ -420,11 +420,6 @@ def test_wait_gives_up_at_the_timeout(sm: tuple[Any, Stubber]) -> None:
     assert error.value.code == ExitCode.TIMED_OUT
 
 
-def test_backoff_grows_to_its_cap() -> None:
-    delays = pipeline.backoff(first=5, cap=20)
-    assert [next(delays) for _ in range(6)] == [5, 7.5, 11.25, 16.875, 20, 20]
-
-
 def test_outputs_file_is_shell_sourceable(tmp_path: Path) -> None:
     target = tmp_path / "build" / "pipeline.env"
     pipeline._write_outputs(str(target), {"PIPELINE_EXECUTION_ARN": EXECUTION_ARN})

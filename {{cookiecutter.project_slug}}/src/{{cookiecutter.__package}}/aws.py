@@ -7,6 +7,7 @@ the local emulator instead of AWS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from {{ cookiecutter.__package }} import config
 
-__all__ = ["RETRY_CONFIG", "ClientError", "caller_arn", "client"]
+__all__ = ["RETRY_CONFIG", "ClientError", "backoff", "caller_arn", "client"]
 
 # Standard mode retries throttling (ThrottlingException, 429) and 5xx errors; 5 attempts keeps a
 # stuck call under a minute.
@@ -31,3 +32,11 @@ def client(service: str) -> Any:
 def caller_arn(sts: Any | None = None) -> str:
     """The ARN of whoever runs this command (recorded on approvals)."""
     return (sts or client("sts")).get_caller_identity()["Arn"]
+
+
+def backoff(first: float, cap: float) -> Iterator[float]:
+    """Poll intervals for a long-running operation: `first`, then 1.5 times longer up to `cap`."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(cap, delay * 1.5)

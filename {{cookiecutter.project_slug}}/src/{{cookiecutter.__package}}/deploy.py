@@ -361,7 +361,8 @@ def watch(
 ) -> Outcome:
     """Poll the endpoint with backoff until it settles or `timeout` passes."""
     started = clock()
-    interval = settings.poll_seconds
+    cap = max(POLL_MAX_SECONDS, settings.poll_seconds)
+    delays = aws.backoff(settings.poll_seconds, cap)
     last_line = ""
     saw_change = False
     polls = 0
@@ -380,7 +381,8 @@ def watch(
         if f"{line} {alarm_text}" != last_line:
             echo(f"[{elapsed:6.0f}s] {line} alarms: {alarm_text or 'none'}")
             last_line = f"{line} {alarm_text}"
-            interval = settings.poll_seconds
+            # Something moved: look again soon.
+            delays = aws.backoff(settings.poll_seconds, cap)
         outcome = Outcome(status, current, elapsed, endpoint.get("FailureReason", ""), fired)
         if status in IN_PROGRESS:
             saw_change = True
@@ -389,12 +391,11 @@ def watch(
         elif status == "InService" and (saw_change or polls >= 3):
             # Back on the old config after a change: SageMaker rolled the deployment back.
             return outcome
-        elif status not in ("InService",):
+        elif status != "InService":
             return outcome
         if elapsed >= timeout:
             return replace(outcome, timed_out=True)
-        sleep(min(interval, max(0.0, timeout - elapsed)))
-        interval = min(interval * 1.5, max(POLL_MAX_SECONDS, settings.poll_seconds))
+        sleep(min(next(delays), max(0.0, timeout - elapsed)))
 
 
 def _alarm_label(name: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 if TYPE_CHECKING:
@@ -406,8 +406,6 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
 def cmd_upsert(args: argparse.Namespace) -> int:
     """Upload the step code, then create or update the pipeline in SageMaker."""
-    from {{ cookiecutter.__package }} import aws
-
     try:
         _seed_input_data()
         # Built once with the real session: this uploads the step code to the artifact bucket.
@@ -435,8 +433,6 @@ def upsert(sm: Any, definition_text: str) -> str:
 
 
 def _pipeline_exists(sm: Any) -> bool:
-    from {{ cookiecutter.__package }} import aws
-
     try:
         sm.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
     except aws.ClientError as error:
@@ -451,8 +447,6 @@ def _seed_input_data() -> None:
     """Upload the bundled sample data as the default input, once, so a first run has data."""
     if not config.SAMPLE_DATA.is_file():
         return
-    from {{ cookiecutter.__package }} import aws
-
     s3 = aws.client("s3")
     try:
         s3.head_object(Bucket=config.ARTIFACT_BUCKET, Key=config.INPUT_DATA_KEY)
@@ -466,8 +460,6 @@ def _seed_input_data() -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """Start an execution recording the commit; with --wait, follow it to the end."""
-    from {{ cookiecutter.__package }} import aws
-
     sm = aws.client("sagemaker")
     commit = args.commit or NO_COMMIT
     try:
@@ -515,14 +507,6 @@ def step_states(sm: Any, arn: str) -> list[dict[str, Any]]:
     return steps
 
 
-def backoff(first: float = POLL_FIRST_SECONDS, cap: float = POLL_MAX_SECONDS) -> Iterator[float]:
-    """Poll intervals: start quickly, then back off to the cap (a run takes minutes)."""
-    delay = first
-    while True:
-        yield delay
-        delay = min(cap, delay * 1.5)
-
-
 def wait(
     sm: Any,
     arn: str,
@@ -535,7 +519,7 @@ def wait(
     """Follow the execution to its end, printing one line per step state change."""
     deadline = clock() + timeout
     seen: dict[str, str] = {}
-    delays = delays or backoff()
+    delays = delays or aws.backoff(POLL_FIRST_SECONDS, POLL_MAX_SECONDS)
     while True:
         status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
         steps = step_states(sm, arn)
@@ -572,8 +556,6 @@ def outcome(status: str, steps: list[dict[str, Any]]) -> int:
 
 def registered_package(sm: Any, arn: str) -> str | None:
     """The model package ARN the Register step created in this execution, if it did."""
-    from {{ cookiecutter.__package }} import aws
-
     try:
         steps = step_states(sm, arn)
     except aws.ClientError:  # a best-effort lookup, maybe while another failure is reported

@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 # What `--wait` does with each CodePipeline execution status; anything else keeps waiting.
 SUCCEEDED = "Succeeded"
 FAILED_STATUSES = frozenset({"Failed", "Stopped", "Cancelled", "Superseded"})
+# A retrain takes many minutes: poll every 10 s at first, backing off to once a minute.
+POLL_FIRST_SECONDS, POLL_MAX_SECONDS = 10.0, 60.0
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 
@@ -105,7 +107,7 @@ def wait(
 ) -> tuple[str, str]:
     """Poll the execution with backoff until it ends; return (status, status summary)."""
     deadline = clock() + timeout
-    delay = 10.0
+    delays = aws.backoff(POLL_FIRST_SECONDS, POLL_MAX_SECONDS)
     last = None
     while True:
         execution = codepipeline.get_pipeline_execution(
@@ -120,8 +122,7 @@ def wait(
         remaining = deadline - clock()
         if remaining <= 0:
             return "TimedOut", f"still {status} after {timeout:.0f} s"
-        sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 60.0)
+        sleep(min(next(delays), remaining))
 
 
 def registered_since(sagemaker: Any, started: datetime) -> list[dict[str, Any]]:
@@ -193,8 +194,6 @@ def outcome(status: str) -> ExitCode:
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Package one commit, upload it and start the retrain pipeline on it (optionally wait)."""
-    from {{ cookiecutter.__package }} import aws
-
     commit = resolve_commit(args.commit)
     body = archive(commit)
     print(f"packaged {commit} ({len(body)} bytes)", flush=True)
