@@ -555,3 +555,19 @@ def test_backoff_grows_to_its_cap() -> None:
     """The one polling schedule of deploy, pipeline start and release."""
     delays = aws.backoff(first=5, cap=20)
     assert [next(delays) for _ in range(6)] == [5, 7.5, 11.25, 16.875, 20, 20]
+
+
+def test_model_container_gets_the_serving_environment_unless_the_package_sets_it() -> None:
+    def package(environment: dict[str, str] | None) -> dict:
+        container = {"Image": "image:1", "ModelDataUrl": "s3://bucket/model.tar.gz"}
+        if environment is not None:
+            container["Environment"] = environment
+        return {"InferenceSpecification": {"Containers": [container]}}
+
+    assert deploy.container_of(package(None))["Environment"] == config.SERVING_ENVIRONMENT
+    own = deploy.container_of(package({"SAGEMAKER_PROGRAM": "serve.py", "EXTRA": "1"}))
+    assert own["Environment"] == {
+        **config.SERVING_ENVIRONMENT,
+        "SAGEMAKER_PROGRAM": "serve.py",
+        "EXTRA": "1",
+    }

@@ -51,6 +51,12 @@ ENVIRONMENTS = ("staging", "prod")
 VARIANT_NAME = "AllTraffic"
 # What the serving hooks (steps/inference.py) accept and answer; registered on every package.
 CONTENT_TYPES = ("text/csv", "application/json")
+# How the scikit-learn serving container finds those hooks: the training step packs
+# inference.py into model.tar.gz under code/, which the container unpacks to /opt/ml/model.
+SERVING_ENVIRONMENT = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+}
 
 # Bucket names are global, so they carry the account and region.
 SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}-{AWS_REGION}"

@@ -334,12 +334,8 @@ def resolve_package(sm: Any, version: int | None, arn: str | None) -> dict[str, 
 def container_of(package: dict[str, Any]) -> dict[str, Any]:
     """The Model's primary container: image, model data and the serving environment."""
     source = package["InferenceSpecification"]["Containers"][0]
-    environment = {
-        # The scikit-learn container finds the serving hooks through these two variables.
-        "SAGEMAKER_PROGRAM": "inference.py",
-        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-        **source.get("Environment", {}),
-    }
+    # A package registered elsewhere may lack the serving variables; its own values win.
+    environment = {**config.SERVING_ENVIRONMENT, **source.get("Environment", {})}
     return {
         "Image": source["Image"],
         "ModelDataUrl": source["ModelDataUrl"],

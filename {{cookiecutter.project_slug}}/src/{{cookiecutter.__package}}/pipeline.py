@@ -332,11 +332,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         s3_model_data_url=model_data,
         image_uri=image,
         role_arn=role,
-        # The scikit-learn serving container runs inference.py from inside the model artifact.
-        env_vars={
-            "SAGEMAKER_PROGRAM": "inference.py",
-            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-        },
+        env_vars=dict(config.SERVING_ENVIRONMENT),
         sagemaker_session=session,
     )
     register = ModelStep(

@@ -55,10 +55,7 @@ def register(
                 {
                     "Image": image_uri,
                     "ModelDataUrl": model_data_url,
-                    "Environment": {
-                        "SAGEMAKER_PROGRAM": "inference.py",
-                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                    },
+                    "Environment": dict(config.SERVING_ENVIRONMENT),
                 }
             ],
             "SupportedContentTypes": list(config.CONTENT_TYPES),
@@ -78,8 +75,11 @@ def register(
 
 def metric_accuracy(metrics: dict[str, Any]) -> float | None:
     """The accuracy in an evaluation report (SageMaker's model-quality JSON layout), if any."""
+    value: Any = metrics
     try:
-        return float(metrics["binary_classification_metrics"]["accuracy"]["value"])
+        for key in config.ACCURACY_JSON_PATH.split("."):
+            value = value[key]
+        return float(value)
     except (KeyError, TypeError, ValueError):
         return None
 
