@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shlex
 import sys
+import types
 from pathlib import Path
 
+import pytest
 import yaml
 
 from {{ cookiecutter.__package }} import config, story
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +63,15 @@ def test_last_line_is_the_verdict() -> None:
         "smoke test passed: 5 predictions"
     )
     assert story._tail("") == ""
+
+
+def test_a_model_below_the_threshold_stops_the_story(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Like the pipeline's gate: nothing is registered, so nothing later can be deployed."""
+    weak = types.SimpleNamespace(passed=False, accuracy=0.5)
+    monkeypatch.setattr(story.local, "run_local", lambda *args, **kwargs: weak)
+    teller = story.Story(env={})
+    with pytest.raises(CliError, match=r"accuracy 0\.5000 < threshold") as error:
+        story.train_and_register(teller, tmp_path, story.COMMITS[0])
+    assert error.value.code == ExitCode.BELOW_THRESHOLD

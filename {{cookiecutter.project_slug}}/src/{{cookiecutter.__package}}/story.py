@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from unittest import mock
 
-import boto3
 import yaml
 
-from {{ cookiecutter.__package }} import config, deploy, emulator, local, registry
+from {{ cookiecutter.__package }} import aws, config, deploy, emulator, local, registry
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
@@ -77,12 +76,6 @@ class Story:
         """Run this repo's command line, as the workflows and CodeBuild do."""
         return self.run(sys.executable, "-m", config.PACKAGE, *args, expect=expect)
 
-    def client(self, service: str) -> Any:
-        """A boto3 client on the emulator, for what the story does in its own process."""
-        return boto3.session.Session(region_name=config.AWS_REGION).client(
-            service, endpoint_url=self.env["AWS_ENDPOINT_URL"]
-        )
-
 
 def pull_request_commands() -> list[list[str]]:
     """What the pull-request gate runs: lint, format check, tests."""
@@ -102,9 +95,9 @@ def buildspec_build_commands() -> list[str]:
     ]
 
 
-def clear_alarm(story: Story, alarm: str) -> None:
+def clear_alarm(alarm: str) -> None:
     """The incident is over: the alarm returns to OK."""
-    story.client("cloudwatch").set_alarm_state(
+    aws.client("cloudwatch").set_alarm_state(
         AlarmName=alarm, StateValue="OK", StateReason="story: incident over"
     )
 
@@ -115,27 +108,32 @@ def train_and_register(story: Story, workdir: Path, commit: str) -> str:
         config.SAMPLE_DATA, workdir, config.ACCURACY_THRESHOLD, log=lambda _: None
     )
     if not result.passed:
-        return f"accuracy {result.accuracy:.4f} < {config.ACCURACY_THRESHOLD}: not registered"
+        # As in the pipeline, nothing is registered; the rest of the story has nothing to deploy.
+        raise CliError(
+            f"accuracy {result.accuracy:.4f} < threshold {config.ACCURACY_THRESHOLD}: "
+            "not registered, so the story stops here",
+            ExitCode.BELOW_THRESHOLD,
+        )
     key = f"{config.SAGEMAKER_PIPELINE}/local-{commit[:12]}/model.tar.gz"
-    story.client("s3").upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
+    aws.client("s3").upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
     arn = registry.register(
         f"s3://{config.ARTIFACT_BUCKET}/{key}",
         json.loads(result.evaluation.read_text(encoding="utf-8")),
         commit,
         config.REGISTRATION_STATUS,
-        image_uri=registered_image(story),
+        image_uri=registered_image(),
     )
     version = arn.rsplit("/", 1)[1]
     return f"accuracy {result.accuracy:.4f} -> version {version} {config.REGISTRATION_STATUS}"
 
 
-def registered_image(story: Story) -> str:
+def registered_image() -> str:
     """The serving image that the upserted pipeline's Register step names.
 
     Read back from the pipeline the merge stage upserted, rather than derived again here: the
     image's registry account differs by region, and only the SageMaker SDK knows it.
     """
-    pipeline = story.client("sagemaker").describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
+    pipeline = aws.client("sagemaker").describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
     definition = json.loads(pipeline["PipelineDefinition"])
     steps = list(definition["Steps"])
     while steps:
@@ -152,7 +150,7 @@ def registered_image(story: Story) -> str:
 
 def approve(story: Story, version: int) -> str:
     """Approve through the registry CLI, unless the pipeline already approved (automatic mode)."""
-    if config.REGISTRATION_STATUS == "Approved":
+    if config.REGISTRATION_STATUS == registry.APPROVED:
         return f"version {version} approved by the pipeline (automatic approval)"
     story.cli("registry", "approve", "--version", str(version), "--reason", "story: reviewed")
     return f"version {version} Approved"
@@ -211,7 +209,7 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
         return f"exit {int(ExitCode.ROLLED_BACK)}: {_tail(out)}"
 
     story.stage(f"deploy version 2 to prod ({shift}), alarm fires", bad_shift)
-    clear_alarm(story, alarm)
+    clear_alarm(alarm)
     story.stage(
         "rollback staging, reject version 2",
         lambda: _tail(
@@ -226,7 +224,7 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
 
 def final_state(story: Story) -> str:
     """Which version each endpoint serves, and the registry table."""
-    sagemaker = story.client("sagemaker")
+    sagemaker = aws.client("sagemaker")
     serving = []
     for env in config.ENVIRONMENTS:
         endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name(env))
@@ -245,33 +243,25 @@ def _tail(output: str) -> str:
 
 def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = print) -> list[Stage]:
     """Start the emulator, tell the story, stop the emulator; return the stages."""
-    with emulator.running() as url:
+    # This process (registry.register, the story's own clients) and every command it runs
+    # talk to the emulator with fake credentials; os.environ is restored on the way out.
+    with emulator.running() as url, mock.patch.dict(os.environ):
         emulator.seed(url)
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": url,
-            "AWS_ACCESS_KEY_ID": "story",
-            "AWS_SECRET_ACCESS_KEY": "story",
-            "AWS_DEFAULT_REGION": config.AWS_REGION,
-            "NO_PROXY": "127.0.0.1",
-            config.COMMIT_SHA_VARIABLE: COMMITS[0],
-        }
-        env.pop("AWS_PROFILE", None)
-        env.pop("GITHUB_STEP_SUMMARY", None)
-        # registry.register() runs in this process: point its clients at the emulator too.
-        names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-        saved = {name: os.environ.get(name) for name in names}
-        os.environ.update({name: env[name] for name in names})
-        story = Story(env=env, log=log)
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "GITHUB_STEP_SUMMARY"):
+            os.environ.pop(name, None)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": url,
+                "AWS_ACCESS_KEY_ID": "story",
+                "AWS_SECRET_ACCESS_KEY": "story",
+                "AWS_DEFAULT_REGION": config.AWS_REGION,
+                "NO_PROXY": "127.0.0.1",
+                config.COMMIT_SHA_VARIABLE: COMMITS[0],
+            }
+        )
+        story = Story(env=dict(os.environ), log=log)
         log(f"local AWS emulator on {url} (stopped at the end)")
-        try:
-            tell(story, gate, workdir)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        tell(story, gate, workdir)
     return story.stages
 
 
