@@ -74,6 +74,21 @@ def test_help_imports_no_aws_or_ml_library() -> None:
     assert result.stdout.splitlines()[-1] == "heavy:"
 
 
+def test_promotion_and_pipeline_start_never_import_the_sagemaker_sdk() -> None:
+    """The SDK costs seconds and most of the install: only building the definition needs it."""
+    modules = ["registry", "deploy", "release", "pipeline"]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module('{{ cookiecutter.__package }}.' + name)\n"
+        "print('sagemaker' in sys.modules, 'boto3' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_help_is_fast() -> None:
     started = time.perf_counter()
     subprocess.run(
