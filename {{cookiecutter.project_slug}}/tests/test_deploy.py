@@ -222,6 +222,7 @@ def test_rolling_uses_batches_of_instances() -> None:
         ("canary", 3, deploy.Settings(canary_percent=20), "less than one instance"),
         ("linear", 4, deploy.Settings(linear_step_percent=5), "linear step 5%"),
         ("linear", 1, deploy.Settings(), "linear step 100%"),
+        ("linear", 5, deploy.Settings(linear_step_percent=10), "less than one instance"),
         ("rolling", 2, deploy.Settings(rolling_batch=3), "rolling batch 3 is outside 1-2"),
         ("rolling", 1, deploy.Settings(), "SageMaker needs 5-50%"),
         ("rolling", 4, deploy.Settings(rolling_batch=3), "3 is 75% of 4"),

@@ -114,6 +114,14 @@ def rolling_batch(count: int, settings: Settings) -> int:
     return max(1, math.ceil(count * 5 / 100))
 
 
+# A blue/green shift's step, by strategy: its size in percent of the fleet, the range SageMaker
+# accepts for it, and its name in messages.
+SHIFT_STEPS: dict[str, tuple[Callable[[int, Settings], int], int, int, str]] = {
+    "canary": (canary_percent, 1, 50, "canary size"),
+    "linear": (linear_step_percent, 10, 50, "linear step"),
+}
+
+
 def check_fits(strategy: str, count: int, settings: Settings) -> None:
     """Refuse a strategy that does not fit a fleet of `count` instances."""
     for name, value in (
@@ -129,26 +137,18 @@ def check_fits(strategy: str, count: int, settings: Settings) -> None:
             f"--max-seconds {settings.max_seconds} is outside {EXECUTION_MIN}-{EXECUTION_MAX}",
             ExitCode.REFUSED,
         )
-    if strategy == "canary":
-        percent = canary_percent(count, settings)
-        if not 1 <= percent <= 50:
-            raise CliError(f"canary size {percent}% is outside 1-50%", ExitCode.REFUSED)
+    if strategy in SHIFT_STEPS:
+        size, low, high, label = SHIFT_STEPS[strategy]
+        percent = size(count, settings)
+        if not low <= percent <= high:
+            raise CliError(f"{label} {percent}% is outside {low}-{high}%", ExitCode.REFUSED)
         if count * percent // 100 < 1:
             raise CliError(
-                f"a {percent}% canary of {count} instance(s) is less than one instance; "
-                "canary needs at least 2 instances and a canary of at most 50%",
+                f"{label} {percent}% of {count} instance(s) is less than one instance; "
+                f"choose a larger {label}",
                 ExitCode.REFUSED,
             )
-    elif strategy == "linear":
-        percent = linear_step_percent(count, settings)
-        if not 10 <= percent <= 50:
-            raise CliError(f"linear step {percent}% is outside 10-50%", ExitCode.REFUSED)
-        if count * percent // 100 < 1:
-            raise CliError(
-                f"a {percent}% linear step of {count} instance(s) is less than one instance",
-                ExitCode.REFUSED,
-            )
-    elif strategy == "rolling":
+    if strategy == "rolling":
         batch = rolling_batch(count, settings)
         if not 1 <= batch <= count:
             raise CliError(
