@@ -190,6 +190,12 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+@pytest.fixture(scope="session")
+def shared_lock(shared_venv: Path) -> Path:
+    """The uv.lock that `shared_venv` was synced from: a default bake's, so it fits one."""
+    return shared_venv.parent / "bake" / rendered_answers()["project_slug"] / "uv.lock"
+
+
 @pytest.fixture(scope="module", params=COMBINATIONS)
 def baked(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path

@@ -56,12 +56,11 @@ def test_run_local_exits_7_below_threshold(default_bake: BakedProject) -> None:
     assert "verdict: FAIL" in result.stdout
 
 
-def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_venv: Path) -> None:
+def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_lock: Path) -> None:
     """The Makefile path: install from the lock into the bake's own .venv, then run-local."""
-    # The shared environment was synced from a lock of this same default bake; reuse it so that
-    # `make install` installs from uv's cache (UV_OFFLINE) instead of resolving again.
-    lock = shared_venv.parent / "bake" / default_bake.path.name / "uv.lock"
-    shutil.copy2(lock, default_bake.path)
+    # Reusing the shared environment's lock lets `make install` install from uv's cache
+    # (UV_OFFLINE) instead of resolving again.
+    shutil.copy2(shared_lock, default_bake.path)
     (default_bake.path / "uv.lock").touch()
     shutil.rmtree(default_bake.path / "build", ignore_errors=True)
     result = default_bake.run("make", "local", f"UV={uv()}", UV_OFFLINE="1", timeout=900)
