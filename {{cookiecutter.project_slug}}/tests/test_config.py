@@ -54,3 +54,17 @@ def test_answers_are_consistent() -> None:
     branch = {"github-flow": "main", "gitflow": "develop"}[config.BRANCHING_MODEL]
     assert branch == config.INTEGRATION_BRANCH
     assert config.role_arn("x") == f"arn:aws:iam::{config.AWS_ACCOUNT_ID}:role/x"
+
+
+def test_step_options_become_the_scripts_arguments() -> None:
+    assert config.command_line({"target": "y", "test-size": 0.2}) == [
+        "--target",
+        "y",
+        "--test-size",
+        "0.2",
+    ]
+    # The pipeline and run-local pass these same options; the target is in every step's.
+    for options in (config.PREPROCESS_OPTIONS, config.TRAIN_OPTIONS):
+        assert options["target"] == config.TARGET_COLUMN
+        assert options["seed"] == config.RANDOM_SEED
+    assert config.HYPERPARAMETERS.items() <= config.TRAIN_OPTIONS.items()

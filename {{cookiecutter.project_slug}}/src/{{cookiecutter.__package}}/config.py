@@ -32,17 +32,21 @@ ENDPOINT_INSTANCE_COUNT = {{ cookiecutter.endpoint_instance_count | int }}
 SKLEARN_FRAMEWORK_VERSION = "1.4-2-py312"
 SKLEARN_CONTAINER_VERSION = "1.4.2"
 
-# What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
-# pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
-TARGET_COLUMN = "malignant"
 # The repository root (this file is src/<package>/config.py), and the bundled sample data in it
 # (see data/README.md): the local flow, the smoke test and `pipeline upsert` read it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
+
+# What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
+# pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
+TARGET_COLUMN = "malignant"
 TEST_SIZE = 0.2
 RANDOM_SEED = 42
 # Training hyperparameters, as the train step's command-line options (--c, --max-iter).
 HYPERPARAMETERS = {"c": 1.0, "max-iter": 1000}
+# Each step's options by name (`--name value`); evaluate's threshold is a pipeline parameter.
+PREPROCESS_OPTIONS = {"target": TARGET_COLUMN, "test-size": TEST_SIZE, "seed": RANDOM_SEED}
+TRAIN_OPTIONS = {"target": TARGET_COLUMN, "seed": RANDOM_SEED, **HYPERPARAMETERS}
 # Where the evaluate step's evaluation.json holds the accuracy (the pipeline's JsonGet path).
 ACCURACY_JSON_PATH = "binary_classification_metrics.accuracy.value"
 
@@ -125,6 +129,11 @@ def alarm_names(env: str) -> dict[str, str]:
         "4xx": f"{endpoint}-invocation-4xx-errors",
         "latency": f"{endpoint}-model-latency",
     }
+
+
+def command_line(options: dict[str, object]) -> list[str]:
+    """A step script's `--name value` arguments, from one of the *_OPTIONS above."""
+    return [arg for name, value in options.items() for arg in (f"--{name}", str(value))]
 
 
 def role_arn(role_name: str, account_id: str = AWS_ACCOUNT_ID) -> str:

@@ -111,7 +111,6 @@ def check_threshold(threshold: float) -> None:
 def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None]) -> LocalResult:
     layout.input_dir.mkdir(parents=True)
     shutil.copyfile(data, layout.input_dir / data.name)
-    target = ["--target", config.TARGET_COLUMN]
     seconds: dict[str, float] = {}
 
     seconds["preprocess"] = _step(
@@ -120,9 +119,7 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
             *("--input-dir", str(layout.input_dir)),
             *("--train-dir", str(layout.train_dir)),
             *("--test-dir", str(layout.test_dir)),
-            *target,
-            *("--test-size", str(config.TEST_SIZE)),
-            *("--seed", str(config.RANDOM_SEED)),
+            *config.command_line(config.PREPROCESS_OPTIONS),
         ],
         env={},
         # The step names its scratch copy of the data; the user knows the original.
@@ -133,12 +130,9 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
     # SageMaker downloads the train output into the training channel; a copy does the same.
     layout.train_channel.mkdir(parents=True)
     shutil.copyfile(layout.train_dir / "train.csv", layout.train_channel / "train.csv")
-    hyperparameters = [
-        arg for name, value in config.HYPERPARAMETERS.items() for arg in (f"--{name}", str(value))
-    ]
     seconds["train"] = _step(
         "train",
-        [*target, *hyperparameters, "--seed", str(config.RANDOM_SEED)],
+        config.command_line(config.TRAIN_OPTIONS),
         env={"SM_CHANNEL_TRAIN": str(layout.train_channel), "SM_MODEL_DIR": str(layout.model_dir)},
         log=log,
     )
@@ -150,7 +144,7 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
             *("--model-dir", str(layout.model_tar.parent)),
             *("--test-dir", str(layout.test_dir)),
             *("--output-dir", str(layout.evaluation_dir)),
-            *target,
+            *("--target", config.TARGET_COLUMN),
             *("--threshold", str(threshold)),
         ],
         env={},

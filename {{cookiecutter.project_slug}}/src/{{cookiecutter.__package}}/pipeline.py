@@ -260,14 +260,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
             code=str(STEPS_DIR / "preprocess.py"),
             inputs=[s3_input("input", p["InputDataUri"], "/opt/ml/processing/input")],
             outputs=[s3_output(PREPROCESS, "train"), s3_output(PREPROCESS, "test")],
-            arguments=[
-                "--target",
-                config.TARGET_COLUMN,
-                "--test-size",
-                str(config.TEST_SIZE),
-                "--seed",
-                str(config.RANDOM_SEED),
-            ],
+            arguments=config.command_line(config.PREPROCESS_OPTIONS),
         ),
     )
     splits = preprocess.properties.ProcessingOutputConfig.Outputs
@@ -284,11 +277,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         base_job_name=f"{config.PROJECT}-{TRAIN.lower()}",
         input_s3_key_prefix=config.SAGEMAKER_PIPELINE,
         # Hyperparameters reach train.py as `--name value` options.
-        hyperparameters={
-            "target": config.TARGET_COLUMN,
-            "seed": config.RANDOM_SEED,
-            **config.HYPERPARAMETERS,
-        },
+        hyperparameters=dict(config.TRAIN_OPTIONS),
         input_data_config=[
             InputData(channel_name="train", data_source=splits["train"].S3Output.S3Uri)
         ],
