@@ -572,3 +572,29 @@ def test_model_container_gets_the_serving_environment_unless_the_package_sets_it
         "SAGEMAKER_PROGRAM": "serve.py",
         "EXTRA": "1",
     }
+
+
+def test_job_summary_records_the_outcome(
+    script: Script, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Under GitHub Actions each deploy appends its table: a success, then a rollback."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    script.preflight()
+    script.submit()
+    script.poll("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    assert script.run("canary") == ExitCode.OK
+    script.done()
+
+    rollback = Script()
+    rollback.preflight()
+    rollback.submit()
+    rollback.poll("RollingBack", alarms={"5xx": "ALARM"})
+    rollback.poll("InService", OLD_CONFIG)
+    with pytest.raises(CliError):
+        rollback.run("canary")
+    text = summary.read_text(encoding="utf-8")
+    assert text.count(f"### Deploy {config.PROJECT} to prod") == 2
+    assert f"| Smoke test | passed ({deploy.SMOKE_ROWS} rows) |" in text
+    assert "| Outcome | **ROLLED_BACK**: SageMaker rolled the deployment back" in text

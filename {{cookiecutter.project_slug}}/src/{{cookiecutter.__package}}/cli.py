@@ -7,6 +7,7 @@ commands (registry, deploy, rollback) never import the SageMaker SDK.
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -188,6 +189,14 @@ def _add_story(sub: argparse._SubParsersAction) -> None:
         "--skip-gate", action="store_true", help="skip the lint and test stage (already run)"
     )
     _handler(p, "story:cmd_story")
+
+
+def write_job_summary(markdown: str) -> None:
+    """Append Markdown to the GitHub job summary, when a workflow step runs the command."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

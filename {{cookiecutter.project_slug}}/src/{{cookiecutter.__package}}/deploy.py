@@ -23,13 +23,13 @@ import csv
 import datetime as dt
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from {{ cookiecutter.__package }} import aws, config, registry
+from {{ cookiecutter.__package }}.cli import write_job_summary
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 # SageMaker's limits on the DeploymentConfig fields (botocore's service model).
@@ -518,14 +518,6 @@ def record(
     return tags
 
 
-def write_summary(lines: list[str]) -> None:
-    """Append a Markdown summary to $GITHUB_STEP_SUMMARY when the workflow provides one."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-
-
 def default_strategy(env: str) -> str:
     """Staging always switches all at once; prod uses the project's chosen strategy."""
     return "all-at-once" if env == "staging" else config.DEPLOYMENT_STRATEGY
@@ -624,7 +616,7 @@ def deploy(
     try:
         judge(outcome, resource, name)
     except CliError as error:
-        write_summary([*summary, f"| Outcome | **{error.code.name}**: {error} |"])
+        write_job_summary("\n".join([*summary, f"| Outcome | **{error.code.name}**: {error} |"]))
         raise
     echo(f"{name} is InService on {resource} (version {version}) after {outcome.elapsed:.0f}s")
     described = clients.sm.describe_endpoint(EndpointName=name)
@@ -642,10 +634,10 @@ def deploy(
     try:
         predictions = smoke_test(clients.runtime, name, sample_rows())
     except CliError as error:
-        write_summary([*summary, f"| Smoke test | **failed**: {error} |"])
+        write_job_summary("\n".join([*summary, f"| Smoke test | **failed**: {error} |"]))
         raise
     echo(f"smoke test passed: {len(predictions)} predictions")
-    write_summary([*summary, f"| Smoke test | passed ({len(predictions)} rows) |"])
+    write_job_summary("\n".join([*summary, f"| Smoke test | passed ({len(predictions)} rows) |"]))
     return ExitCode.OK
 
 

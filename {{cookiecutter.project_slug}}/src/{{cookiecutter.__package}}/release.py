@@ -8,7 +8,6 @@ code. The commit SHA travels as a pipeline variable, so CodeBuild and the regist
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.cli import write_job_summary
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 # What `--wait` does with each CodePipeline execution status; anything else keeps waiting.
@@ -175,14 +175,6 @@ def summary_markdown(release: Release) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(markdown: str) -> None:
-    """Append to the GitHub job summary when running in GitHub Actions."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(markdown)
-
-
 def outcome(status: str) -> ExitCode:
     """The exit code for a final execution status."""
     if status == SUCCEEDED:
@@ -217,7 +209,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         release.status, release.detail = wait(codepipeline, execution_id, args.timeout * 60)
         if release.status == SUCCEEDED:
             release.model_packages = _registered_or_none(aws.client("sagemaker"), started)
-    write_summary(summary_markdown(release))
+    write_job_summary(summary_markdown(release))
     code = outcome(release.status) if args.wait else ExitCode.OK
     if code != ExitCode.OK:
         raise CliError(
