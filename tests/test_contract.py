@@ -9,6 +9,7 @@ GitHub variables the workflows read, and the stack name `make bootstrap` deploys
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from pathlib import Path
@@ -234,8 +235,6 @@ def pipeline(stack: Stack, name: str) -> dict[str, Any]:
 
 def build_actions(pipe: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
     """(stage, CodeBuild project, environment variables) of each build action, in order."""
-    import json
-
     return [
         (
             stage["Name"],
