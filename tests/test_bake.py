@@ -16,60 +16,100 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
     src = f"src/{package}"
     return {
         ".gitignore",
-        ".pre-commit-config.yaml",
         ".python-version",
         "Makefile",
         "README.md",
-        "buildspec-deploy.yml",
         "docs/design-decisions.md",
-        "infra/stack.yml",
         "pyproject.toml",
+        # The package's plumbing and its command line, one module per command.
         f"{src}/__init__.py",
         f"{src}/__main__.py",
         f"{src}/aws.py",
-        f"{src}/cli.py",
         f"{src}/config.py",
-        f"{src}/deploy.py",
-        f"{src}/emulator.py",
         f"{src}/errors.py",
-        f"{src}/registry.py",
+        f"{src}/github.py",
+        *(
+            f"{src}/cli/{name}.py"
+            for name in (
+                "__init__",
+                "deploy",
+                "pipeline",
+                "registry",
+                "retrain",
+                "rollback",
+                "run_local",
+                "story",
+            )
+        ),
         "tests/conftest.py",
-        "tests/contract.py",
+        "tests/request_validation.py",
+        "tests/test_budgets.py",
         "tests/test_cli.py",
-        "tests/test_contract.py",
         "tests/test_config.py",
-        "tests/test_deploy.py",
-        "tests/test_emulator.py",
-        "tests/test_registry.py",
-        f"{src}/story.py",
-        "tests/test_story.py",
         "tests/test_readme.py",
-        # The workflows and the release command they run.
-        ".github/workflows/pr.yml",
-        ".github/workflows/retrain.yml",
-        ".github/workflows/deploy.yml",
-        ".github/workflows/rollback.yml",
-        f"{src}/release.py",
-        "tests/test_release.py",
+        "tests/test_request_validation.py",
+        # The AWS side, and the test that holds its names to config.py.
+        "infra/stack.yml",
+        "tests/infra/cloudformation.py",
+        "tests/infra/test_names.py",
         # The ML steps, the sample data and the local flow.
         "compat-requirements.txt",
         "data/README.md",
         "data/breast_cancer.csv",
-        f"{src}/local.py",
         f"{src}/steps/__init__.py",
         f"{src}/steps/evaluate.py",
         f"{src}/steps/inference.py",
         f"{src}/steps/preprocess.py",
         f"{src}/steps/train.py",
-        "tests/test_inference.py",
-        "tests/test_local.py",
-        "tests/test_steps.py",
-        # The SageMaker pipeline and the train buildspec that runs it.
-        "buildspec.yml",
-        f"{src}/pipeline.py",
-        "tests/snapshots/pipeline-definition.json",
+        "tests/steps/test_inference.py",
+        "tests/steps/test_steps.py",
+        # Training: locally, the SageMaker pipeline, and retraining one commit.
+        "buildspec-retrain.yml",
+        *(
+            f"{src}/training/{name}.py"
+            for name in (
+                "__init__",
+                "definition",
+                "execution",
+                "interface",
+                "local",
+                "retrain",
+                "sdk",
+            )
+        ),
         "tests/test_buildspec.py",
-        "tests/test_pipeline.py",
+        "tests/training/snapshots/pipeline-definition.json",
+        "tests/training/test_local.py",
+        "tests/training/test_pipeline.py",
+        "tests/training/test_retrain.py",
+        # Promotion: the registry and the endpoints.
+        "buildspec-deploy.yml",
+        *(
+            f"{src}/promotion/{name}.py"
+            for name in (
+                "__init__",
+                "deploy",
+                "endpoint",
+                "history",
+                "registry",
+                "rollback",
+                "shift",
+                "smoke",
+            )
+        ),
+        "tests/promotion/test_deploy.py",
+        "tests/promotion/test_registry.py",
+        # Development tooling: the local AWS emulator and the offline story.
+        f"{src}/dev/__init__.py",
+        f"{src}/dev/emulator.py",
+        f"{src}/dev/story.py",
+        "tests/dev/test_emulator.py",
+        "tests/dev/test_story.py",
+        # The workflows.
+        ".github/workflows/pr.yml",
+        ".github/workflows/retrain.yml",
+        ".github/workflows/deploy.yml",
+        ".github/workflows/rollback.yml",
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 

@@ -5,7 +5,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from contract import enforced
+from request_validation import enforced
 
 from {{ cookiecutter.__package }} import config
 

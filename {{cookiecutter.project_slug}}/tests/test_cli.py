@@ -1,16 +1,15 @@
 """The command line's shape, speed and error handling."""
 
 import argparse
-import importlib
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Iterator
 
 import pytest
 
 from {{ cookiecutter.__package }} import cli
+from {{ cookiecutter.__package }}.cli import registry as registry_cli
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 COMMANDS = [
@@ -25,7 +24,7 @@ COMMANDS = [
     ["registry", "latest-approved"],
     ["deploy"],
     ["rollback"],
-    ["release"],
+    ["retrain"],
     ["story"],
 ]
 
@@ -50,43 +49,47 @@ def _runnable(
     yield words, parser
 
 
-def test_every_command_is_listed_and_names_a_handler_that_exists() -> None:
-    """Handlers are imported only when their command runs: a typo would only show in use."""
+def test_every_command_is_listed_with_a_handler_in_its_own_cli_module() -> None:
     commands = dict(_runnable(cli.build_parser()))
     assert sorted(commands) == sorted(tuple(c) for c in COMMANDS[1:])
     for words, parser in commands.items():
-        target = parser.get_default("handler")
-        module_name, function_name = target.split(":")
-        module = importlib.import_module(f"{cli.__package__}.{module_name}")
-        assert callable(getattr(module, function_name, None)), (words, target)
+        handler = parser.get_default("handler")
+        assert callable(handler), words
+        assert handler.__module__ == f"{cli.__name__}.{words[0].replace('-', '_')}", words
+
+
+def _imported_after(code: str) -> list[str]:
+    """The heavy libraries a fresh interpreter has imported after running `code`."""
+    probe = (
+        f"import sys\n{code}\n"
+        "heavy = ('boto3', 'sagemaker', 'sklearn', 'pandas', 'moto')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return result.stdout.splitlines()[-1].split()
 
 
 def test_help_imports_no_aws_or_ml_library() -> None:
     code = (
-        "import sys, {{ cookiecutter.__package }}.cli as c\n"
-        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('boto3', 'sagemaker', 'sklearn', 'pandas') if m in sys.modules]\n"
-        "print('heavy:', *heavy)\n"
+        "import {{ cookiecutter.__package }}.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.splitlines()[-1] == "heavy:"
+    assert _imported_after(code) == []
 
 
 def test_promotion_and_pipeline_start_never_import_the_sagemaker_sdk() -> None:
     """The SDK costs seconds and most of the install: only building the definition needs it."""
-    modules = ["registry", "deploy", "release", "pipeline"]
-    code = (
-        "import importlib, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module('{{ cookiecutter.__package }}.' + name)\n"
-        "print('sagemaker' in sys.modules, 'boto3' in sys.modules)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split() == ["False", "True"]
+    modules = [
+        "promotion.registry",
+        "promotion.deploy",
+        "promotion.rollback",
+        "training.retrain",
+        "training.execution",
+    ]
+    code = "\n".join(f"import {{ cookiecutter.__package }}.{name}" for name in modules)
+    assert _imported_after(code) == ["boto3"]
 
 
 def test_help_is_fast() -> None:
@@ -113,8 +116,22 @@ def test_cli_error_becomes_its_exit_code(
     def refuse(args: object) -> int:
         raise CliError("the endpoint is already Updating", ExitCode.REFUSED)
 
-    monkeypatch.setattr(
-        cli.importlib, "import_module", lambda name: types.SimpleNamespace(cmd_list=refuse)
-    )
+    monkeypatch.setattr(registry_cli, "list_versions", refuse)
     assert cli.main(["registry", "list"]) == ExitCode.REFUSED
     assert capsys.readouterr().err == "error: the endpoint is already Updating\n"
+
+
+def test_a_missing_dependency_group_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`story` in a runtime-only install: moto is missing, and the message says what to do."""
+    # A None entry makes the import raise ModuleNotFoundError, as in an install without moto.
+    for name in ["moto", *(m for m in sys.modules if m.startswith("moto."))]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in [m for m in sys.modules if m.startswith("{{ cookiecutter.__package }}.dev")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert cli.main(["story"]) == ExitCode.NOT_SET_UP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "story needs the dev dependency group" in err
+    assert "uv sync --group dev" in err

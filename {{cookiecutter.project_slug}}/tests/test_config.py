@@ -8,23 +8,26 @@ from {{ cookiecutter.__package }} import config
 
 
 def test_every_name_starts_with_the_project_slug() -> None:
-    names = [
-        config.SOURCE_BUCKET,
-        config.ARTIFACT_BUCKET,
-        config.MODEL_PACKAGE_GROUP,
-        config.SAGEMAKER_PIPELINE,
-        config.CODEPIPELINE_RETRAIN,
-        config.CODEPIPELINE_DEPLOY,
-        config.CODEBUILD_TRAIN,
-        config.CODEBUILD_DEPLOY,
-        config.SAGEMAKER_EXECUTION_ROLE,
-        config.GITHUB_RETRAIN_ROLE,
-    ]
+    # One concept, one name: retraining is "retrain" in CodePipeline, CodeBuild and SageMaker
+    # alike. Within one kind of resource, every name is distinct.
+    kinds = {
+        "bucket": [config.SOURCE_BUCKET, config.ARTIFACT_BUCKET, config.ACCESS_LOG_BUCKET],
+        "codepipeline": [config.CODEPIPELINE_RETRAIN, config.CODEPIPELINE_DEPLOY],
+        "codebuild": [config.CODEBUILD_RETRAIN, config.CODEBUILD_DEPLOY],
+        "sagemaker": [config.SAGEMAKER_PIPELINE, config.MODEL_PACKAGE_GROUP],
+        "role": [config.SAGEMAKER_EXECUTION_ROLE, config.GITHUB_RETRAIN_ROLE],
+        "endpoint": [],
+        "alarm": [],
+    }
     for env in config.ENVIRONMENTS:
-        names += [config.endpoint_name(env), config.github_deploy_role(env)]
-        names += config.alarm_names(env).values()
-    assert all(name.startswith(f"{config.PROJECT}-") for name in names)
-    assert len(set(names)) == len(names), "two concepts share a name"
+        kinds["endpoint"].append(config.endpoint_name(env))
+        kinds["role"].append(config.github_deploy_role(env))
+        kinds["alarm"] += config.alarm_names(env).values()
+    for kind, names in kinds.items():
+        assert all(name.startswith(f"{config.PROJECT}-") for name in names), kind
+        assert len(set(names)) == len(names), f"two {kind} names are the same"
+    retrain = {config.CODEPIPELINE_RETRAIN, config.CODEBUILD_RETRAIN, config.SAGEMAKER_PIPELINE}
+    assert retrain == {f"{config.PROJECT}-retrain"}
 
 
 def test_names_fit_aws_limits() -> None:

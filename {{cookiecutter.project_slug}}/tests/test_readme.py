@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +15,7 @@ import yaml
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import ExitCode
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -86,3 +85,20 @@ def test_every_workflow_run_names_a_workflow_and_its_inputs() -> None:
 def test_exit_code_table_is_errors_py() -> None:
     table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", README, flags=re.MULTILINE))
     assert {int(code) for code in table} == {int(code) for code in ExitCode}
+
+
+def test_layout_section_matches_the_tree() -> None:
+    """Every path the Layout table names exists, and it names every module of the package."""
+    section = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.+) \|$", section, flags=re.MULTILINE))
+    assert rows
+    for path in rows:
+        assert (ROOT / path).exists(), f"README's Layout names {path}, which does not exist"
+    for module in sorted((ROOT / "src" / config.PACKAGE).rglob("*.py")):
+        relative = module.relative_to(ROOT).as_posix()
+        if module.name in ("__init__.py", "__main__.py") or relative in rows:
+            continue
+        folder = f"{module.parent.relative_to(ROOT).as_posix()}/"
+        assert folder in rows, f"{relative}: the Layout has no row for it or its folder"
+        # The command line's modules are one per command; every other module is named.
+        assert module.parent.name == "cli" or f"`{module.name}`" in rows[folder], relative

@@ -11,12 +11,17 @@ PACKAGE = "{{ cookiecutter.__package }}"
 
 AWS_REGION = "{{ cookiecutter.aws_region }}"
 AWS_ACCOUNT_ID = "{{ cookiecutter.aws_account_id }}"
+# ARNs name the partition: "aws", or "aws-us-gov" in the AWS GovCloud (US) regions.
+PARTITION = "aws-us-gov" if AWS_REGION.startswith("us-gov-") else "aws"
 GITHUB_OWNER = "{{ cookiecutter.github_owner }}"
 GITHUB_REPO = "{{ cookiecutter.github_repo }}"
 
 BRANCHING_MODEL = "{{ cookiecutter.branching_model }}"
 # The branch whose pushes retrain the model and deploy it to staging.
 INTEGRATION_BRANCH = "{{ cookiecutter.__integration_branch }}"
+# How prod's traffic moves to a new model (staging always switches all at once), among the
+# strategies SageMaker offers: blue/green all at once, canary or linear, or a rolling update.
+STRATEGIES = ({{ _cookiecutter.deployment_strategy | sort | map("tojson") | join(", ") }})
 DEPLOYMENT_STRATEGY = "{{ cookiecutter.deployment_strategy }}"
 APPROVAL_MODE = "{{ cookiecutter.approval_mode }}"
 # The status the pipeline registers a model with when it clears the threshold.
@@ -72,31 +77,50 @@ ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 SOURCE_OBJECT_KEY = "source/source.zip"
 
 MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
-SAGEMAKER_PIPELINE = f"{PROJECT}-training"
+# Retraining one commit is "retrain" everywhere: the workflow, the CLI command, the CodePipeline,
+# the CodeBuild project and its buildspec, and the SageMaker pipeline that trains the model.
+SAGEMAKER_PIPELINE = f"{PROJECT}-retrain"
 # The pipeline's default input (InputDataUri) in the artifact bucket; `pipeline upsert` seeds it
 # with the bundled sample data when it is missing.
 INPUT_DATA_KEY = f"input/{SAMPLE_DATA.name}"
 
 # Two CodePipelines, so that the registry is the one gate between training and serving:
-# retrain (Source -> Train) is started by the merge workflow for one exact commit; deploy
+# retrain (Source -> Retrain) is started by the merge workflow for one exact commit; deploy
 # (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
 # package in the group becomes Approved.
 CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
 CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
 SOURCE_ACTION = "Source"
-CODEBUILD_TRAIN = f"{PROJECT}-train-build"
-CODEBUILD_DEPLOY = f"{PROJECT}-deploy-build"
-# Variables passed from CodePipeline into CodeBuild, and read by buildspec.yml /
-# buildspec-deploy.yml under these same names.
+CODEBUILD_RETRAIN = f"{PROJECT}-retrain"
+CODEBUILD_DEPLOY = f"{PROJECT}-deploy"
+# What each CodeBuild project runs (infra/stack.yml names the same files).
+BUILDSPEC_RETRAIN = "buildspec-retrain.yml"
+BUILDSPEC_DEPLOY = "buildspec-deploy.yml"
+# Variables passed from CodePipeline into CodeBuild, and read by the two
+# buildspecs under these same names.
 COMMIT_SHA_VARIABLE = "COMMIT_SHA"
 DEPLOY_ENV_VARIABLE = "DEPLOY_ENV"
 
 SAGEMAKER_EXECUTION_ROLE = f"{PROJECT}-sagemaker-execution"
 GITHUB_RETRAIN_ROLE = f"{PROJECT}-github-retrain"
 
-# The workflows wait for training and for deployments under one OIDC session, so the GitHub
-# roles' MaxSessionDuration (infra/) must allow this many seconds.
-GITHUB_SESSION_SECONDS = 7200
+# Time budgets, in seconds. Each wait fits inside the one that contains it, so whoever gives up
+# first is the innermost waiter, which says why (tests/test_budgets.py proves the nesting, and
+# that the workflows and the stack use these figures).
+# Retraining: the SageMaker pipeline, inside the retrain build (plus install and tests), inside
+# the retrain CodePipeline (plus CodeBuild's queue and the source stage), inside the GitHub job.
+PIPELINE_WAIT_SECONDS = 150 * 60  # `pipeline start --wait` gives up (exit 6)
+RETRAIN_BUILD_SECONDS = PIPELINE_WAIT_SECONDS + 20 * 60  # CodeBuild TimeoutInMinutes
+RETRAIN_BUILD_QUEUE_SECONDS = 15 * 60  # CodeBuild QueuedTimeoutInMinutes
+# `retrain --wait` gives up (exit 6) after this:
+RETRAIN_WAIT_SECONDS = RETRAIN_BUILD_SECONDS + RETRAIN_BUILD_QUEUE_SECONDS + 10 * 60
+RETRAIN_JOB_SECONDS = RETRAIN_WAIT_SECONDS + 10 * 60  # the GitHub retrain job's timeout-minutes
+# Deploying: `deploy` refuses a plan whose worst case (SageMaker's maximum execution time, then a
+# rollback) would not fit DEPLOY_WAIT_SECONDS; the GitHub job and the deploy build outlive it.
+DEPLOY_WAIT_SECONDS = 230 * 60
+DEPLOY_JOB_SECONDS = DEPLOY_WAIT_SECONDS + 10 * 60  # GitHub timeout-minutes, CodeBuild timeout
+# The workflows wait under one OIDC session: the GitHub roles' MaxSessionDuration.
+GITHUB_SESSION_SECONDS = max(RETRAIN_JOB_SECONDS, DEPLOY_JOB_SECONDS)
 # The branches whose pushes start a retrain: the retrain role trusts exactly these (the token
 # subject `repo:OWNER/REPO:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
 # Under Gitflow, main does not retrain: a merge to main promotes the latest Approved model
@@ -131,6 +155,11 @@ def alarm_names(env: str) -> dict[str, str]:
     }
 
 
+def default_strategy(env: str) -> str:
+    """Staging always switches all at once; prod uses the project's chosen strategy."""
+    return "all-at-once" if _checked(env) == "staging" else DEPLOYMENT_STRATEGY
+
+
 def command_line(options: dict[str, object]) -> list[str]:
     """A step script's `--name value` arguments, from one of the *_OPTIONS above."""
     return [arg for name, value in options.items() for arg in (f"--{name}", str(value))]
@@ -138,7 +167,7 @@ def command_line(options: dict[str, object]) -> list[str]:
 
 def role_arn(role_name: str, account_id: str = AWS_ACCOUNT_ID) -> str:
     """The ARN of one of this project's IAM roles."""
-    return f"arn:aws:iam::{account_id}:role/{role_name}"
+    return f"arn:{PARTITION}:iam::{account_id}:role/{role_name}"
 
 
 def _checked(env: str) -> str:

@@ -11,13 +11,16 @@ class ExitCode(enum.IntEnum):
     """What a command's exit status means."""
 
     OK = 0
-    ERROR = 1  # an unexpected failure (a bug, or an AWS error we do not handle)
+    ERROR = 1  # an unexpected failure: a bug (the traceback says where)
     USAGE = 2  # bad arguments or bad input data (argparse uses 2 as well)
     REFUSED = 3  # a pre-flight check said no; nothing was changed
     ROLLED_BACK = 4  # SageMaker rolled the deployment back (an alarm fired)
     FAILED = 5  # the deployment or the pipeline execution failed
     TIMED_OUT = 6  # gave up waiting; the operation may still be running in AWS
-    BELOW_THRESHOLD = 7  # the model's accuracy missed the threshold
+    BELOW_THRESHOLD = 7  # the model missed the gate: nothing was registered
+    NOT_SET_UP = 8  # something the command needs is missing; the message names what creates it
+    AWS_ACCESS = 9  # AWS refused the caller: no, expired or invalid credentials, or access denied
+    AWS_UNREACHABLE = 10  # AWS could not be reached, or kept throttling; try again later
 
 
 class CliError(Exception):

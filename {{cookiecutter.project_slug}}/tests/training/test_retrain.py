@@ -1,4 +1,4 @@
-"""The release command: package a commit, upload it, start the retrain CodePipeline on it."""
+"""The retrain command: package a commit, upload it, start the retrain CodePipeline on it."""
 
 import io
 import json
@@ -9,11 +9,12 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from contract import validate
 from moto import mock_aws
+from request_validation import validate
 
-from {{ cookiecutter.__package }} import cli, config, release
+from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.training import retrain
 
 # CodePipeline execution ids are UUIDs (the model's pattern says so, and the contract checks).
 EXECUTION = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
@@ -39,19 +40,19 @@ def repo(tmp_path: Path) -> tuple[Path, str]:
 
 def test_resolve_commit_expands_a_short_sha(repo: tuple[Path, str]) -> None:
     path, sha = repo
-    assert release.resolve_commit(sha[:8], path) == sha
+    assert retrain.resolve_commit(sha[:8], path) == sha
 
 
 @pytest.mark.parametrize("bad", ["main", "HEAD~1", "--output=x", "zz12345", "abc"])
 def test_resolve_commit_refuses_what_is_not_a_sha(bad: str, repo: tuple[Path, str]) -> None:
     with pytest.raises(CliError, match="is not a commit SHA") as error:
-        release.resolve_commit(bad, repo[0])
+        retrain.resolve_commit(bad, repo[0])
     assert error.value.code == ExitCode.USAGE
 
 
 def test_resolve_commit_refuses_an_unknown_commit(repo: tuple[Path, str]) -> None:
     with pytest.raises(CliError, match="is not in the git repository") as error:
-        release.resolve_commit("0" * 40, repo[0])
+        retrain.resolve_commit("0" * 40, repo[0])
     assert error.value.code == ExitCode.USAGE
 
 
@@ -59,7 +60,7 @@ def test_archive_holds_the_commit_not_the_working_tree(repo: tuple[Path, str]) -
     path, sha = repo
     (path / "train.py").write_text("print('uncommitted')\n")
     (path / "scratch.txt").write_text("not committed\n")
-    with zipfile.ZipFile(io.BytesIO(release.archive(sha, path))) as archive:
+    with zipfile.ZipFile(io.BytesIO(retrain.archive(sha, path))) as archive:
         assert archive.namelist() == ["train.py"]
         assert archive.read("train.py") == b"print('committed')\n"
 
@@ -69,7 +70,7 @@ def _codepipeline():
 
 
 def test_start_request_matches_the_codepipeline_v2_model() -> None:
-    request = release.start_request("3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY", "a" * 40)
+    request = retrain.start_request("3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY", "a" * 40)
     assert request["sourceRevisions"] == [
         {
             "actionName": config.SOURCE_ACTION,
@@ -101,11 +102,11 @@ def test_wait_backs_off_until_a_final_status(final: str) -> None:
     client, slept = _codepipeline(), []
     with Stubber(client) as stub:
         _stub_statuses(stub, "InProgress", "InProgress", "InProgress", final)
-        status, _ = release.wait(client, EXECUTION, timeout=3600, sleep=slept.append)
+        status, _ = retrain.wait(client, EXECUTION, timeout=3600, sleep=slept.append)
         stub.assert_no_pending_responses()
     assert status == final
     assert slept == [10.0, 15.0, 22.5]
-    assert release.outcome(final) == (ExitCode.OK if final == "Succeeded" else ExitCode.FAILED)
+    assert retrain.outcome(final) == (ExitCode.OK if final == "Succeeded" else ExitCode.FAILED)
 
 
 def test_wait_gives_up_at_the_timeout() -> None:
@@ -116,23 +117,23 @@ def test_wait_gives_up_at_the_timeout() -> None:
 
     with Stubber(client) as stub:
         _stub_statuses(stub, *["InProgress"] * 4)
-        status, detail = release.wait(
+        status, detail = retrain.wait(
             client, EXECUTION, timeout=30, sleep=sleep, clock=lambda: now[0]
         )
     assert (status, detail) == ("TimedOut", "still InProgress after 30 s")
     assert now[0] == 30
-    assert release.outcome(status) == ExitCode.TIMED_OUT
+    assert retrain.outcome(status) == ExitCode.TIMED_OUT
 
 
 def test_summary_names_the_execution_and_the_registered_package() -> None:
-    done = release.Release("a" * 40, "v1", EXECUTION, "Succeeded")
+    done = retrain.Retrain("a" * 40, "v1", EXECUTION, "Succeeded")
     done.model_packages = [{"ModelPackageVersion": 7, "ModelApprovalStatus": "Approved"}]
-    text = release.summary_markdown(done)
+    text = retrain.summary_markdown(done)
     assert f"/pipelines/{config.CODEPIPELINE_RETRAIN}/executions/{EXECUTION}/" in text
     assert "| Status | Succeeded |" in text
     assert "version 7 (Approved)" in text
-    assert "| Model package registered | none" in release.summary_markdown(
-        release.Release("a" * 40, "v1", EXECUTION, "Failed", model_packages=[])
+    assert "| Model package registered | none" in retrain.summary_markdown(
+        retrain.Retrain("a" * 40, "v1", EXECUTION, "Failed", model_packages=[])
     )
 
 
@@ -199,7 +200,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
                                     "provider": "CodeBuild",
                                     "version": "1",
                                 },
-                                "configuration": {"ProjectName": config.CODEBUILD_TRAIN},
+                                "configuration": {"ProjectName": config.CODEBUILD_RETRAIN},
                                 "inputArtifacts": [{"name": "source"}],
                             }
                         ],
@@ -210,7 +211,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         yield s3
 
 
-def test_release_uploads_the_commit_and_starts_that_version(
+def test_retrain_uploads_the_commit_and_starts_that_version(
     aws, repo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, sha = repo
@@ -221,7 +222,7 @@ def test_release_uploads_the_commit_and_starts_that_version(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.chdir(path)
 
-    assert cli.main(["release", "--commit", sha[:10], "--wait"]) == ExitCode.OK
+    assert cli.main(["retrain", "--commit", sha[:10], "--wait"]) == ExitCode.OK
 
     versions = aws.list_object_versions(Bucket=config.SOURCE_BUCKET)["Versions"]
     assert [v["Key"] for v in versions] == [config.SOURCE_OBJECT_KEY]
@@ -246,12 +247,12 @@ def test_release_uploads_the_commit_and_starts_that_version(
     assert f"version `{versions[0]['VersionId']}`" in text
 
 
-def test_release_refuses_an_unversioned_bucket(
+def test_retrain_refuses_an_unversioned_bucket(
     aws, repo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, sha = repo
     monkeypatch.chdir(path)
-    assert cli.main(["release", "--commit", sha]) == ExitCode.ERROR
+    assert cli.main(["retrain", "--commit", sha]) == ExitCode.ERROR
     assert "is not versioned" in capsys.readouterr().err
     assert (
         _codepipeline().list_pipeline_executions(pipelineName=config.CODEPIPELINE_RETRAIN)[
@@ -261,9 +262,9 @@ def test_release_refuses_an_unversioned_bucket(
     )
 
 
-def test_release_outside_a_repository_exits_2(
+def test_retrain_outside_a_repository_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["release", "--commit", "a" * 40]) == ExitCode.USAGE
+    assert cli.main(["retrain", "--commit", "a" * 40]) == ExitCode.USAGE
     assert "is not in the git repository" in capsys.readouterr().err

@@ -8,7 +8,6 @@ import importlib.util
 import json
 import re
 import tarfile
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.steps import preprocess, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 TARGET = config.TARGET_COLUMN
 
 

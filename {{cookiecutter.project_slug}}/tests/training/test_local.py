@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package }} import cli, config, local
+from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
-from {{ cookiecutter.__package }}.local import LocalResult, run_local
+from {{ cookiecutter.__package }}.training import local
+from {{ cookiecutter.__package }}.training.local import LocalResult, run_local
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 DATA = ROOT / config.SAMPLE_DATA
 
 

@@ -7,7 +7,6 @@ the pipeline's step code run as local processes. Nothing here reaches AWS.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
@@ -21,8 +20,11 @@ from unittest import mock
 
 import yaml
 
-from {{ cookiecutter.__package }} import aws, config, deploy, emulator, local, registry
+from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
+from {{ cookiecutter.__package }}.training import local
 
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
@@ -87,8 +89,8 @@ def pull_request_commands() -> list[list[str]]:
 
 
 def buildspec_build_commands() -> list[str]:
-    """The build phase of buildspec.yml, in order, as CodeBuild runs them."""
-    spec = yaml.safe_load((config.REPO_ROOT / "buildspec.yml").read_text(encoding="utf-8"))
+    """The build phase of buildspec-retrain.yml, in order, as CodeBuild runs them."""
+    spec = yaml.safe_load((config.REPO_ROOT / config.BUILDSPEC_RETRAIN).read_text(encoding="utf-8"))
     return [
         command.replace(f"{BUILDSPEC_RUN_PREFIX}python", shlex.quote(sys.executable), 1)
         for command in spec["phases"]["build"]["commands"]
@@ -227,10 +229,10 @@ def final_state(story: Story) -> str:
     sagemaker = aws.client("sagemaker")
     serving = []
     for env in config.ENVIRONMENTS:
-        endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name(env))
-        tags = deploy.endpoint_tags(sagemaker, endpoint["EndpointArn"])
-        version = tags.get(deploy.TAG_VERSION, "?")
-        serving.append(f"{env} {endpoint['EndpointStatus']} v{version}")
+        described = sagemaker.describe_endpoint(EndpointName=config.endpoint_name(env))
+        tags = endpoint.endpoint_tags(sagemaker, described["EndpointArn"])
+        version = tags.get(history.TAG_VERSION, "?")
+        serving.append(f"{env} {described['EndpointStatus']} v{version}")
     story.log(story.cli("registry", "list").rstrip())
     return ", ".join(serving)
 
@@ -272,12 +274,3 @@ def summary_table(stages: list[Stage]) -> str:
     lines += [f"{s.name:<{width}}  {s.seconds:6.1f}s" for s in stages]
     lines.append(f"{'total':<{width}}  {sum(s.seconds for s in stages):6.1f}s")
     return "\n".join(lines)
-
-
-def cmd_story(args: argparse.Namespace) -> int:
-    """`story`: the whole flow offline; exit 0 when every stage ended as it should."""
-    workdir = Path(args.workdir or config.REPO_ROOT / "build" / "story")
-    stages = run_story(workdir, gate=not args.skip_gate)
-    print()
-    print(summary_table(stages))
-    return ExitCode.OK

@@ -16,9 +16,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from {{ cookiecutter.__package }} import config, pipeline
+from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
+from {{ cookiecutter.__package }}.training import definition as pipeline_definition
+from {{ cookiecutter.__package }}.training import execution, interface
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "pipeline-definition.json"
 EXECUTION_ARN = (
@@ -57,7 +59,7 @@ def definition(connections: list[Any]) -> dict[str, Any]:
         mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
         mp.delenv("AWS_PROFILE", raising=False)
         mp.setattr(socket.socket, "connect", refuse)
-        return pipeline.definition()
+        return pipeline_definition.definition()
 
 
 def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -87,22 +89,22 @@ def test_definition_builds_with_no_network(
 
 def test_step_graph(definition: dict[str, Any]) -> None:
     assert [s["Name"] for s in definition["Steps"]] == [
-        pipeline.PREPROCESS,
-        pipeline.TRAIN,
-        pipeline.EVALUATE,
-        pipeline.GATE,
+        interface.PREPROCESS,
+        interface.TRAIN,
+        interface.EVALUATE,
+        interface.GATE,
     ]
     steps = steps_by_name(definition)
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
-        for c in steps[pipeline.TRAIN]["Arguments"]["InputDataConfig"]
+        for c in steps[interface.TRAIN]["Arguments"]["InputDataConfig"]
     }
     assert channels["train"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     }
     inputs = {
         i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[pipeline.EVALUATE]["Arguments"]["ProcessingInputs"]
+        for i in steps[interface.EVALUATE]["Arguments"]["ProcessingInputs"]
     }
     assert inputs["model"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert inputs["test"] == {
@@ -110,35 +112,35 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     }
     preprocess_inputs = {
         i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[pipeline.PREPROCESS]["Arguments"]["ProcessingInputs"]
+        for i in steps[interface.PREPROCESS]["Arguments"]["ProcessingInputs"]
     }
     assert preprocess_inputs["input"] == _get("InputDataUri")
-    gate = steps[pipeline.GATE]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == [pipeline.REGISTER]
-    assert [s["Name"] for s in gate["ElseSteps"]] == [pipeline.FAIL]
-    assert steps[pipeline.REGISTER]["Type"] == "RegisterModel"
-    assert steps[pipeline.FAIL]["Type"] == "Fail"
+    gate = steps[interface.GATE]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]] == [interface.REGISTER]
+    assert [s["Name"] for s in gate["ElseSteps"]] == [interface.FAIL]
+    assert steps[interface.REGISTER]["Type"] == "RegisterModel"
+    assert steps[interface.FAIL]["Type"] == "Fail"
 
 
 def test_gate_reads_accuracy_from_the_evaluation_report(definition: dict[str, Any]) -> None:
     steps = steps_by_name(definition)
-    assert steps[pipeline.EVALUATE]["PropertyFiles"] == [
+    assert steps[interface.EVALUATE]["PropertyFiles"] == [
         {
-            "PropertyFileName": pipeline.EVALUATION_REPORT,
+            "PropertyFileName": interface.EVALUATION_REPORT,
             "OutputName": "evaluation",
             "FilePath": "evaluation.json",
         }
     ]
     accuracy = {
         "Std:JsonGet": {
-            "PropertyFile": {"Get": f"Steps.Evaluate.PropertyFiles.{pipeline.EVALUATION_REPORT}"},
+            "PropertyFile": {"Get": f"Steps.Evaluate.PropertyFiles.{interface.EVALUATION_REPORT}"},
             "Path": config.ACCURACY_JSON_PATH,
         }
     }
-    assert steps[pipeline.GATE]["Arguments"]["Conditions"] == [
+    assert steps[interface.GATE]["Arguments"]["Conditions"] == [
         {"Type": "GreaterThanOrEqualTo", "LeftValue": accuracy, "RightValue": _get("MinAccuracy")}
     ]
-    message = steps[pipeline.FAIL]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    message = steps[interface.FAIL]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert accuracy in message
     assert _get("MinAccuracy") in message
 
@@ -153,18 +155,18 @@ def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
         "TrainingInstanceCount": ("Integer", 1),
         "MinAccuracy": ("Float", config.ACCURACY_THRESHOLD),
         "ModelApprovalStatus": ("String", config.REGISTRATION_STATUS),
-        "CommitSha": ("String", pipeline.NO_COMMIT),
+        "CommitSha": ("String", interface.NO_COMMIT),
     }
     steps = steps_by_name(definition)
-    resources = steps[pipeline.TRAIN]["Arguments"]["ResourceConfig"]
+    resources = steps[interface.TRAIN]["Arguments"]["ResourceConfig"]
     assert resources["InstanceType"] == _get("TrainingInstanceType")
     assert resources["InstanceCount"] == _get("TrainingInstanceCount")
-    cluster = steps[pipeline.PREPROCESS]["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    cluster = steps[interface.PREPROCESS]["Arguments"]["ProcessingResources"]["ClusterConfig"]
     assert cluster["InstanceType"] == _get("ProcessingInstanceType")
 
 
 def test_registration_status_metrics_commit_and_serving(definition: dict[str, Any]) -> None:
-    register = steps_by_name(definition)[pipeline.REGISTER]["Arguments"]
+    register = steps_by_name(definition)[interface.REGISTER]["Arguments"]
     assert register["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP
     assert register["ModelApprovalStatus"] == _get("ModelApprovalStatus")
     statistics = register["ModelMetrics"]["ModelQuality"]["Statistics"]
@@ -189,10 +191,10 @@ def test_registration_status_metrics_commit_and_serving(definition: dict[str, An
 def test_every_step_runs_the_pinned_scikit_learn_image(definition: dict[str, Any]) -> None:
     steps = steps_by_name(definition)
     images = [
-        steps[pipeline.PREPROCESS]["Arguments"]["AppSpecification"]["ImageUri"],
-        steps[pipeline.TRAIN]["Arguments"]["AlgorithmSpecification"]["TrainingImage"],
-        steps[pipeline.EVALUATE]["Arguments"]["AppSpecification"]["ImageUri"],
-        steps[pipeline.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"],
+        steps[interface.PREPROCESS]["Arguments"]["AppSpecification"]["ImageUri"],
+        steps[interface.TRAIN]["Arguments"]["AlgorithmSpecification"]["TrainingImage"],
+        steps[interface.EVALUATE]["Arguments"]["AppSpecification"]["ImageUri"],
+        steps[interface.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"],
     ]
     pattern = re.compile(
         rf"\d+\.dkr\.ecr\.{re.escape(config.AWS_REGION)}\.amazonaws\.com(\.cn)?/"
@@ -210,19 +212,19 @@ def _options(arguments: list[Any]) -> list[str]:
 def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) -> None:
     steps = steps_by_name(definition)
     pre = preprocess.parse_args(
-        _options(steps[pipeline.PREPROCESS]["Arguments"]["AppSpecification"]["ContainerArguments"])
+        _options(steps[interface.PREPROCESS]["Arguments"]["AppSpecification"]["ContainerArguments"])
     )
     assert (pre.target, pre.test_size, pre.seed) == (
         config.TARGET_COLUMN,
         config.TEST_SIZE,
         config.RANDOM_SEED,
     )
-    hyperparameters = steps[pipeline.TRAIN]["Arguments"]["HyperParameters"]
+    hyperparameters = steps[interface.TRAIN]["Arguments"]["HyperParameters"]
     # ModelTrainer passes each hyperparameter to train.py as `--name value`.
     fit = train.parse_args([part for k, v in hyperparameters.items() for part in (f"--{k}", v)])
     assert fit.target == config.TARGET_COLUMN
     assert fit.seed == config.RANDOM_SEED
-    arguments = steps[pipeline.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    arguments = steps[interface.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert evaluate.parse_args(_options(arguments)).target == config.TARGET_COLUMN
     assert arguments[arguments.index("--threshold") + 1] == {
         "Std:Join": {"On": "", "Values": [_get("MinAccuracy")]}
@@ -230,17 +232,17 @@ def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) 
 
 
 def test_training_ships_the_steps_directory_with_train_py(definition: dict[str, Any]) -> None:
-    text = json.dumps(steps_by_name(definition)[pipeline.TRAIN])
+    text = json.dumps(steps_by_name(definition)[interface.TRAIN])
     assert "/input/code" in text
-    assert (pipeline.STEPS_DIR / "train.py").is_file()
-    assert (pipeline.STEPS_DIR / "inference.py").is_file()
+    assert (pipeline_definition.STEPS_DIR / "train.py").is_file()
+    assert (pipeline_definition.STEPS_DIR / "inference.py").is_file()
 
 
 def test_build_timestamps_are_masked(definition: dict[str, Any]) -> None:
     text = json.dumps(definition)
     assert "<timestamp>" in text
     assert not re.search(r"-20\d+(/|\")", text)
-    assert pipeline.mask_volatile("s3://b/p/train-20260101120000/input") == (
+    assert pipeline_definition.mask_volatile("s3://b/p/train-20260101120000/input") == (
         "s3://b/p/train-<timestamp>/input"
     )
 
@@ -259,7 +261,7 @@ def normalised(definition: dict[str, Any]) -> dict[str, Any]:
     view = json.loads(json.dumps(definition))
     for parameter in view["Parameters"]:
         parameter["DefaultValue"] = f"<{parameter['Name']} default>"
-    register = steps_by_name(view)[pipeline.REGISTER]["Arguments"]
+    register = steps_by_name(view)[interface.REGISTER]["Arguments"]
     specification = register["InferenceSpecification"]
     specification["SupportedRealtimeInferenceInstanceTypes"] = ["<endpoint-instance-type>"]
     specification["Containers"][0]["Environment"]["SAGEMAKER_REGION"] = "<region>"
@@ -287,7 +289,7 @@ def test_definition_matches_the_snapshot(definition: dict[str, Any]) -> None:
         SNAPSHOT.write_text(current, encoding="utf-8")
     assert current == SNAPSHOT.read_text(encoding="utf-8"), (
         "the pipeline definition changed: review it, then run UPDATE_SNAPSHOTS=1 pytest "
-        "tests/test_pipeline.py and commit the snapshot"
+        "tests/training/test_pipeline.py and commit the snapshot"
     )
 
 
@@ -318,19 +320,19 @@ def test_upsert_creates_a_missing_pipeline(sm: tuple[Any, Stubber]) -> None:
     request = {
         "PipelineName": config.SAGEMAKER_PIPELINE,
         "PipelineDefinition": "{}",
-        "PipelineDescription": pipeline.DESCRIPTION,
+        "PipelineDescription": pipeline_definition.DESCRIPTION,
         "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
         "ClientRequestToken": ANY,
     }
     stubber.add_response("create_pipeline", {"PipelineArn": _pipeline_arn()}, request)
-    assert pipeline.upsert(client, "{}") == _pipeline_arn()
+    assert pipeline_definition.upsert(client, "{}") == _pipeline_arn()
 
 
 def test_upsert_updates_an_existing_pipeline(sm: tuple[Any, Stubber]) -> None:
     client, stubber = sm
     stubber.add_response("describe_pipeline", {"PipelineArn": _pipeline_arn()})
     stubber.add_response("update_pipeline", {"PipelineArn": _pipeline_arn()})
-    assert pipeline.upsert(client, "{}") == _pipeline_arn()
+    assert pipeline_definition.upsert(client, "{}") == _pipeline_arn()
 
 
 def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
@@ -346,7 +348,7 @@ def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
             "ClientRequestToken": ANY,
         },
     )
-    assert pipeline.start_execution(client, "0123456789abcdef") == EXECUTION_ARN
+    assert execution.start_execution(client, "0123456789abcdef") == EXECUTION_ARN
 
 
 def _poll(stubber: Stubber, status: str, steps: list[tuple[str, str, str | None]]) -> None:
@@ -372,10 +374,10 @@ def _wait(client: Any, **kwargs: Any) -> tuple[str, str]:
     out = io.StringIO()
     slept: list[float] = []
     with redirect_stdout(out):
-        status, steps = pipeline.wait(
+        status, steps = execution.wait(
             client, EXECUTION_ARN, sleep=slept.append, delays=iter([1.0] * 10), **kwargs
         )
-    return pipeline.outcome(status, steps), out.getvalue()
+    return execution.outcome(status, steps), out.getvalue()
 
 
 def test_wait_prints_one_line_per_step_state_change(sm: tuple[Any, Stubber]) -> None:
@@ -406,7 +408,7 @@ def test_a_failed_step_fails_with_its_reason(sm: tuple[Any, Stubber]) -> None:
 def test_missing_the_threshold_is_its_own_exit_code(sm: tuple[Any, Stubber]) -> None:
     client, stubber = sm
     reason = "accuracy 0.61 is below MinAccuracy 0.85"
-    _poll(stubber, "Failed", [(pipeline.FAIL, "Failed", reason)])
+    _poll(stubber, "Failed", [(interface.FAIL, "Failed", reason)])
     with pytest.raises(CliError, match=reason) as error:
         _wait(client)
     assert error.value.code == ExitCode.BELOW_THRESHOLD
@@ -422,6 +424,6 @@ def test_wait_gives_up_at_the_timeout(sm: tuple[Any, Stubber]) -> None:
 
 def test_outputs_file_is_shell_sourceable(tmp_path: Path) -> None:
     target = tmp_path / "build" / "pipeline.env"
-    pipeline._write_outputs(str(target), {"PIPELINE_EXECUTION_ARN": EXECUTION_ARN})
+    execution.write_outputs(str(target), {"PIPELINE_EXECUTION_ARN": EXECUTION_ARN})
     assert target.read_text() == f"PIPELINE_EXECUTION_ARN={EXECUTION_ARN}\n"
     assert not list(target.parent.glob(".*partial"))

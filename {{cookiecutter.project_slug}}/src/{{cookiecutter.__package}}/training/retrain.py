@@ -1,4 +1,4 @@
-"""Release one exact commit for retraining: package it, upload it, start the retrain CodePipeline.
+"""Retrain one exact commit: package it, upload it, start the retrain CodePipeline on it.
 
 The source bucket is versioned, and CodePipeline V2 starts on the object version of this
 upload (`sourceRevisions`), so two merges in quick succession can never train each other's
@@ -7,7 +7,6 @@ code. The commit SHA travels as a pipeline variable, so CodeBuild and the regist
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import subprocess
@@ -19,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.__package }} import aws, config
-from {{ cookiecutter.__package }}.cli import write_job_summary
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.github import write_job_summary
 
 # What `--wait` does with each CodePipeline execution status; anything else keeps waiting.
 SUCCEEDED = "Succeeded"
@@ -31,8 +30,8 @@ _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 
 @dataclass
-class Release:
-    """What one release did, for the log line and the job summary."""
+class Retrain:
+    """What one retrain did, for the log line and the job summary."""
 
     commit: str
     version_id: str
@@ -146,25 +145,25 @@ def execution_url(execution_id: str) -> str:
     )
 
 
-def summary_markdown(release: Release) -> str:
-    """The job summary: what was released, where to look, and what it produced."""
+def summary_markdown(run: Retrain) -> str:
+    """The job summary: which commit was retrained, where to look, and what it produced."""
     lines = [
         "## Retrain",
         "",
         "| | |",
         "| --- | --- |",
-        f"| Commit | `{release.commit}` |",
+        f"| Commit | `{run.commit}` |",
         f"| Source | `s3://{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY}` "
-        f"version `{release.version_id}` |",
-        f"| Execution | [{release.execution_id}]({execution_url(release.execution_id)}) |",
-        f"| Status | {release.status} |",
+        f"version `{run.version_id}` |",
+        f"| Execution | [{run.execution_id}]({execution_url(run.execution_id)}) |",
+        f"| Status | {run.status} |",
     ]
-    if release.detail:
-        lines.append(f"| Detail | {release.detail.replace('|', '/')} |")
-    if release.model_packages is None:
+    if run.detail:
+        lines.append(f"| Detail | {run.detail.replace('|', '/')} |")
+    if run.model_packages is None:
         registered = "not checked"
-    elif release.model_packages:
-        newest = release.model_packages[0]
+    elif run.model_packages:
+        newest = run.model_packages[0]
         registered = (
             f"version {newest['ModelPackageVersion']} ({newest['ModelApprovalStatus']}) "
             f"in `{config.MODEL_PACKAGE_GROUP}`"
@@ -184,10 +183,10 @@ def outcome(status: str) -> ExitCode:
     return ExitCode.FAILED
 
 
-def cmd_release(args: argparse.Namespace) -> int:
-    """Package one commit, upload it and start the retrain pipeline on it (optionally wait)."""
-    commit = resolve_commit(args.commit)
-    body = archive(commit)
+def retrain(commit: str, *, wait_seconds: float | None = None, repo: Path = Path()) -> int:
+    """Package one commit, upload it and start the retrain CodePipeline on it; optionally wait."""
+    commit = resolve_commit(commit, repo)
+    body = archive(commit, repo)
     print(f"packaged {commit} ({len(body)} bytes)", flush=True)
 
     version_id = upload(aws.client("s3"), body, commit)
@@ -201,20 +200,20 @@ def cmd_release(args: argparse.Namespace) -> int:
     execution_id = codepipeline.start_pipeline_execution(**start_request(version_id, commit))[
         "pipelineExecutionId"
     ]
-    release = Release(commit, version_id, execution_id)
+    run = Retrain(commit, version_id, execution_id)
     print(f"started {config.CODEPIPELINE_RETRAIN} execution {execution_id}", flush=True)
     print(execution_url(execution_id), flush=True)
 
-    if args.wait:
-        release.status, release.detail = wait(codepipeline, execution_id, args.timeout * 60)
-        if release.status == SUCCEEDED:
-            release.model_packages = _registered_or_none(aws.client("sagemaker"), started)
-    write_job_summary(summary_markdown(release))
-    code = outcome(release.status) if args.wait else ExitCode.OK
+    if wait_seconds is not None:
+        run.status, run.detail = wait(codepipeline, execution_id, wait_seconds)
+        if run.status == SUCCEEDED:
+            run.model_packages = _registered_or_none(aws.client("sagemaker"), started)
+    write_job_summary(summary_markdown(run))
+    code = outcome(run.status) if wait_seconds is not None else ExitCode.OK
     if code != ExitCode.OK:
         raise CliError(
-            f"{config.CODEPIPELINE_RETRAIN} execution {execution_id} ended {release.status}"
-            + (f": {release.detail}" if release.detail else ""),
+            f"{config.CODEPIPELINE_RETRAIN} execution {execution_id} ended {run.status}"
+            + (f": {run.detail}" if run.detail else ""),
             code,
         )
     return code

@@ -7,7 +7,6 @@ import json
 import tarfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import joblib
@@ -18,10 +17,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from {{ cookiecutter.__package }} import cli, config, deploy, emulator, registry
-from {{ cookiecutter.__package }}.errors import ExitCode
+from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }}.dev import emulator
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.promotion import endpoint, history, registry, shift
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 INFERENCE = ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
 FAST = ["--poll-seconds", "0.05"]
 
@@ -73,13 +74,13 @@ def _new_version(url: str, commit: str, status: str = "Approved") -> int:
 def _tags(env: str) -> dict[str, str]:
     sm = boto3.client("sagemaker")
     arn = sm.describe_endpoint(EndpointName=config.endpoint_name(env))["EndpointArn"]
-    return deploy.endpoint_tags(sm, arn)
+    return endpoint.endpoint_tags(sm, arn)
 
 
-def _fits(strategy: str) -> bool:
+def _fits(name: str) -> bool:
     try:
-        deploy.check_fits(strategy, config.ENDPOINT_INSTANCE_COUNT, deploy.Settings())
-    except deploy.CliError:
+        shift.check_fits(name, config.ENDPOINT_INSTANCE_COUNT, shift.Settings())
+    except CliError:
         return False
     return True
 
@@ -104,19 +105,19 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     labels = [p["label"] for p in json.loads(answer["Body"].read())["predictions"]]
     assert labels == [int(v) for v in np.asarray(model.predict(rows))]
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK  # a no-op
-    assert _tags("staging")[deploy.TAG_HISTORY] == str(first)
+    assert _tags("staging")[history.TAG_HISTORY] == str(first)
 
     # Prod: created, then every strategy on a new version each (refused if it cannot fit).
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
     good = first
-    for strategy in ("all-at-once", "canary", "linear", "rolling"):
-        version = _new_version(url, f"commit-{strategy}")
-        code = cli.main(["deploy", "--env", "prod", "--strategy", strategy, *FAST])
-        assert code == (ExitCode.OK if _fits(strategy) else ExitCode.REFUSED), strategy
+    for name in config.STRATEGIES:
+        version = _new_version(url, f"commit-{name}")
+        code = cli.main(["deploy", "--env", "prod", "--strategy", name, *FAST])
+        assert code == (ExitCode.OK if _fits(name) else ExitCode.REFUSED), name
         if code == ExitCode.OK:
             good = version
-            assert _tags("prod")[deploy.TAG_STRATEGY] == strategy
-    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
+            assert _tags("prod")[history.TAG_STRATEGY] == name
+    assert _tags("prod")[history.TAG_VERSION] == str(good)
 
     # A bad version: an alarm fires during the shift, SageMaker rolls back on its own.
     bad = _new_version(url, "commit-bad")
@@ -125,26 +126,26 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     cloudwatch = boto3.client("cloudwatch")
     emulator.fire_alarm_on_next_shift(aws, config.endpoint_name("prod"), alarm)
     assert cli.main(["deploy", "--env", "prod", "--strategy", shift, *FAST]) == ExitCode.ROLLED_BACK
-    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
+    assert _tags("prod")[history.TAG_VERSION] == str(good)
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED  # alarm still firing
 
     # The alarm clears; the bad version gets through; `rollback` returns to the good one.
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet")
     assert cli.main(["deploy", "--env", "prod", "--strategy", "all-at-once", *FAST]) == 0
-    assert _tags("prod")[deploy.TAG_VERSION] == str(bad)
+    assert _tags("prod")[history.TAG_VERSION] == str(bad)
     assert cli.main(["rollback", "--env", "prod", "--reject-current", *FAST]) == ExitCode.USAGE
     reason = ["--reason", "5xx after release"]
     assert cli.main(["rollback", "--env", "prod", "--reject-current", *reason, *FAST]) == 0
 
     sm = boto3.client("sagemaker")
-    assert _tags("prod")[deploy.TAG_VERSION] == str(good)
-    assert _tags("prod")[deploy.TAG_HISTORY].split()[:2] == [str(good), str(bad)]
+    assert _tags("prod")[history.TAG_VERSION] == str(good)
+    assert _tags("prod")[history.TAG_HISTORY].split()[:2] == [str(good), str(bad)]
     rejected = registry.describe(sm, bad, None)
     assert rejected["ModelApprovalStatus"] == "Rejected"
     assert "5xx after release" in rejected["ApprovalDescription"]
     endpoint = sm.describe_endpoint(EndpointName=config.endpoint_name("prod"))
     assert endpoint["EndpointStatus"] == "InService"
-    assert endpoint["EndpointConfigName"] == _tags("prod")[deploy.TAG_CONFIG]
+    assert endpoint["EndpointConfigName"] == _tags("prod")[history.TAG_CONFIG]
     print(f"story took {time.perf_counter() - started:.1f}s")
 
 

@@ -9,8 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from {{ cookiecutter.__package }} import config, registry
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.cli import registry as registry_cli
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.promotion import registry
 
 MODEL = f"s3://{config.ARTIFACT_BUCKET}/models/run-1/model.tar.gz"
 
@@ -60,7 +62,7 @@ def test_list_shows_version_status_accuracy_and_commit(
 ) -> None:
     _register(0.91, "aaaaaaaaaaaaaaaa")
     _register(0.95, "bbbbbbbbbbbbbbbb", "Approved")
-    assert registry.cmd_list(_args()) == ExitCode.OK
+    assert registry_cli.list_versions(_args()) == ExitCode.OK
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:2] == ["VERSION", "STATUS"]
     assert lines[1].split()[:2] == ["2", "Approved"]
@@ -71,7 +73,7 @@ def test_list_shows_version_status_accuracy_and_commit(
 
 def test_approve_records_who_and_why_and_accuracy_survives(sm) -> None:
     arn = _register(0.9, "abc")
-    assert registry.cmd_approve(_args(version=1, reason="beats v0 on recall")) == ExitCode.OK
+    assert registry_cli.approve(_args(version=1, reason="beats v0 on recall")) == ExitCode.OK
     package = sm.describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == "Approved"
     description = package["ApprovalDescription"]
@@ -85,36 +87,36 @@ def test_latest_approved_prints_the_newest_approved(sm, capsys) -> None:
     _register(0.9, "a", "Approved")
     newest = _register(0.92, "b", "Approved")
     _register(0.95, "c")
-    assert registry.cmd_latest_approved(_args()) == ExitCode.OK
+    assert registry_cli.latest_approved(_args()) == ExitCode.OK
     assert capsys.readouterr().out.strip() == newest
 
 
 def test_latest_approved_with_none_is_refused(sm) -> None:
     _register(0.9, "a")
     with pytest.raises(CliError, match="no Approved version") as info:
-        registry.cmd_latest_approved(_args())
+        registry_cli.latest_approved(_args())
     assert info.value.code == ExitCode.REFUSED
 
 
 def test_reject_then_approve_needs_force(sm) -> None:
     arn = _register(0.9, "a", "Approved")
-    assert registry.cmd_reject(_args(arn=arn, reason="bad canary")) == ExitCode.OK
+    assert registry_cli.reject(_args(arn=arn, reason="bad canary")) == ExitCode.OK
     assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Rejected"
     with pytest.raises(CliError, match="needs --force") as info:
-        registry.cmd_approve(_args(arn=arn))
+        registry_cli.approve(_args(arn=arn))
     assert info.value.code == ExitCode.REFUSED
-    assert registry.cmd_approve(_args(arn=arn, force=True)) == ExitCode.OK
+    assert registry_cli.approve(_args(arn=arn, force=True)) == ExitCode.OK
     assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
 
 
 def test_missing_version_is_refused_naming_the_versions(sm) -> None:
     _register(0.9, "a")
     with pytest.raises(CliError, match=r"version 7 does not exist .*\(versions: 1\)") as info:
-        registry.cmd_approve(_args(version=7))
+        registry_cli.approve(_args(version=7))
     assert info.value.code == ExitCode.REFUSED
 
 
 def test_approving_an_approved_version_is_a_no_op(sm, capsys) -> None:
     _register(0.9, "a", "Approved")
-    assert registry.cmd_approve(_args(version=1)) == ExitCode.OK
+    assert registry_cli.approve(_args(version=1)) == ExitCode.OK
     assert "already Approved; nothing to do" in capsys.readouterr().out

@@ -5,7 +5,6 @@ Plain boto3: the promotion path never imports the SageMaker SDK.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from typing import Any
@@ -142,6 +141,26 @@ def latest_approved(sm: Any) -> dict[str, Any] | None:
     return approved[0] if approved else None
 
 
+def resolve_package(sm: Any, version: int | None, arn: str | None) -> dict[str, Any]:
+    """The package to deploy: the one named, else the latest Approved; refuse anything else."""
+    if version is None and arn is None:
+        latest = latest_approved(sm)
+        if latest is None:
+            raise CliError(
+                f"no Approved version in {config.MODEL_PACKAGE_GROUP}; approve one first",
+                ExitCode.REFUSED,
+            )
+        arn = latest["ModelPackageArn"]
+    package = describe(sm, version, arn)
+    if package["ModelApprovalStatus"] != APPROVED:
+        raise CliError(
+            f"version {package.get('ModelPackageVersion')} is "
+            f"{package['ModelApprovalStatus']}, not Approved; refusing to deploy it",
+            ExitCode.REFUSED,
+        )
+    return package
+
+
 def accuracy_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
     """The package's accuracy: its metadata property, else its ModelQuality statistics JSON."""
     recorded = package.get("CustomerMetadataProperties", {}).get("accuracy")
@@ -178,9 +197,8 @@ def _label(package: dict[str, Any]) -> str:
     return f"version {package.get('ModelPackageVersion', '?')} ({package['ModelPackageArn']})"
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    """Print a table of the versions: version, status, created, accuracy, commit."""
-    sm, s3 = aws.client("sagemaker"), aws.client("s3")
+def table(sm: Any, s3: Any) -> str:
+    """A table of the versions, newest first: version, status, created, accuracy, commit."""
     rows = []
     for summary in summaries(sm):
         package = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
@@ -195,51 +213,38 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
         )
     if not rows:
-        print(f"no versions in {config.MODEL_PACKAGE_GROUP}")
-        return ExitCode.OK
+        return f"no versions in {config.MODEL_PACKAGE_GROUP}"
     header = ("VERSION", "STATUS", "CREATED (UTC)", "ACCURACY", "COMMIT")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
     for row in [header, *rows]:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
-    return ExitCode.OK
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
-def cmd_latest_approved(args: argparse.Namespace) -> int:
-    """Print the ARN of the newest Approved version."""
-    latest = latest_approved(aws.client("sagemaker"))
-    if latest is None:
-        raise CliError(f"no Approved version in {config.MODEL_PACKAGE_GROUP}", ExitCode.REFUSED)
-    print(latest["ModelPackageArn"])
-    return ExitCode.OK
-
-
-def cmd_approve(args: argparse.Namespace) -> int:
-    """Approve a version (a Rejected one only with --force)."""
-    return _move_to(APPROVED, args)
-
-
-def cmd_reject(args: argparse.Namespace) -> int:
-    """Reject a version so that no deployment picks it."""
-    return _move_to(REJECTED, args)
-
-
-def _move_to(status: str, args: argparse.Namespace) -> int:
-    """Set a version's status with who and why; a no-op when it is already there."""
-    sm = aws.client("sagemaker")
-    package = describe(sm, args.version, args.arn)
+def move_to(
+    sm: Any,
+    status: str,
+    reason: str,
+    *,
+    version: int | None = None,
+    arn: str | None = None,
+    force: bool = False,
+    who: str | None = None,
+) -> str:
+    """Set a version's status with who and why (a no-op when it is there); say what happened."""
+    package = describe(sm, version, arn)
     current = package["ModelApprovalStatus"]
     if current == status:
-        print(f"{_label(package)} is already {status}; nothing to do")
-        return ExitCode.OK
+        return f"{_label(package)} is already {status}; nothing to do"
     # A Rejected version was judged bad on purpose: undoing that must be deliberate.
-    if status == APPROVED and current == REJECTED and not getattr(args, "force", False):
+    if status == APPROVED and current == REJECTED and not force:
         raise CliError(
             f"{_label(package)} is Rejected; approving it needs --force", ExitCode.REFUSED
         )
-    set_status(sm, package, status, args.reason, aws.caller_arn(), _now())
-    print(f"{status.lower()} {_label(package)} (was {current})")
-    return ExitCode.OK
+    set_status(sm, package, status, reason, who or aws.caller_arn(), _now())
+    return f"{status.lower()} {_label(package)} (was {current})"
 
 
 def _now() -> dt.datetime:

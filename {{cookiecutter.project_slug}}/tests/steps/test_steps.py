@@ -18,7 +18,7 @@ import pytest
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.steps import evaluate, inference, preprocess, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 DATA = ROOT / config.SAMPLE_DATA
 STEPS = ROOT / "src" / "{{ cookiecutter.__package }}" / "steps"
 TARGET = config.TARGET_COLUMN

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.__package }} import config, story
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.dev import story
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 
 
 def workflow_commands(name: str) -> str:
@@ -37,7 +38,7 @@ def test_pull_request_stage_runs_what_the_gate_workflow_runs() -> None:
 
 
 def test_merge_stage_runs_the_buildspec_build_phase_in_order() -> None:
-    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((ROOT / config.BUILDSPEC_RETRAIN).read_text(encoding="utf-8"))
     expected = spec["phases"]["build"]["commands"]
     commands = story.buildspec_build_commands()
     assert len(commands) == len(expected) == 2

@@ -3,9 +3,10 @@
 import boto3
 import pytest
 from botocore.stub import Stubber
-from contract import ContractError, unchecked
+from request_validation import ContractError, unchecked
 
-from {{ cookiecutter.__package }} import config, deploy
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.promotion import shift
 
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/models/1"
 ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e"
@@ -45,8 +46,8 @@ def test_every_strategy_policy_passes_the_contract() -> None:
     sm = boto3.client("sagemaker", region_name=config.AWS_REGION)
     alarms = list(config.alarm_names("prod").values())
     stubber = Stubber(sm)
-    for strategy in ("all-at-once", "canary", "linear", "rolling"):
-        policy = deploy.deployment_config(strategy, 4, deploy.Settings(), alarms)
+    for strategy in config.STRATEGIES:
+        policy = shift.deployment_config(strategy, 4, shift.Settings(), alarms)
         stubber.add_response("update_endpoint", {"EndpointArn": ENDPOINT_ARN})
         with stubber:
             sm.update_endpoint(EndpointName="e", EndpointConfigName="c", DeploymentConfig=policy)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 from pathlib import Path
 
 import boto3
@@ -15,10 +14,19 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from {{ cookiecutter.__package }} import aws, config, deploy
+from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.promotion import (
+    deploy,
+    endpoint,
+    history,
+    registry,
+    rollback,
+    shift,
+    smoke,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = config.REPO_ROOT
 
 ENV = "prod"
 ENDPOINT = config.endpoint_name(ENV)
@@ -66,7 +74,7 @@ class Script:
         self.runtime = aws.client("sagemaker-runtime")
         self.stubs = [Stubber(c) for c in (self.sm, self.cw, self.runtime)]
         self.sm_stub, self.cw_stub, self.runtime_stub = self.stubs
-        self.clients = deploy.Clients(self.sm, self.cw, self.runtime)
+        self.clients = endpoint.Clients(self.sm, self.cw, self.runtime)
         self.clock = FakeClock()
 
     def endpoint(self, status: str, config_name: str = OLD_CONFIG, **extra: object) -> None:
@@ -143,7 +151,7 @@ class Script:
             {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
         )
 
-    def run(self, strategy: str, settings: deploy.Settings | None = None) -> int:
+    def run(self, strategy: str, settings: shift.Settings | None = None) -> int:
         for stub in self.stubs:
             stub.activate()
         try:
@@ -151,7 +159,7 @@ class Script:
                 ENV,
                 PACKAGE,
                 strategy,
-                settings or deploy.Settings(),
+                settings or shift.Settings(),
                 self.clients,
                 clock=self.clock,
                 sleep=self.clock.sleep,
@@ -183,7 +191,7 @@ def script() -> Script:
 
 
 def test_all_at_once_is_a_blue_green_switch() -> None:
-    policy = deploy.deployment_config("all-at-once", 4, deploy.Settings(), ["a"])
+    policy = shift.deployment_config("all-at-once", 4, shift.Settings(), ["a"])
     routing = policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
     assert policy["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "a"}]}
@@ -191,7 +199,7 @@ def test_all_at_once_is_a_blue_green_switch() -> None:
 
 
 def test_canary_defaults_to_one_instance() -> None:
-    routing = deploy.deployment_config("canary", 4, deploy.Settings(), ["a"])[
+    routing = shift.deployment_config("canary", 4, shift.Settings(), ["a"])[
         "BlueGreenUpdatePolicy"
     ]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "CANARY"
@@ -199,7 +207,7 @@ def test_canary_defaults_to_one_instance() -> None:
 
 
 def test_linear_steps_are_at_least_ten_percent() -> None:
-    routing = deploy.deployment_config("linear", 20, deploy.Settings(), ["a"])[
+    routing = shift.deployment_config("linear", 20, shift.Settings(), ["a"])[
         "BlueGreenUpdatePolicy"
     ]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "LINEAR"
@@ -207,7 +215,7 @@ def test_linear_steps_are_at_least_ten_percent() -> None:
 
 
 def test_rolling_uses_batches_of_instances() -> None:
-    policy = deploy.deployment_config("rolling", 4, deploy.Settings(rolling_batch=2), ["a"])
+    policy = shift.deployment_config("rolling", 4, shift.Settings(rolling_batch=2), ["a"])
     rolling = policy["RollingUpdatePolicy"]
     assert rolling["MaximumBatchSize"] == {"Type": "INSTANCE_COUNT", "Value": 2}
     assert rolling["RollbackMaximumBatchSize"] == {"Type": "INSTANCE_COUNT", "Value": 2}
@@ -217,36 +225,37 @@ def test_rolling_uses_batches_of_instances() -> None:
 @pytest.mark.parametrize(
     ("strategy", "count", "settings", "message"),
     [
-        ("canary", 1, deploy.Settings(), "canary size 100%"),
-        ("canary", 4, deploy.Settings(canary_percent=60), "canary size 60%"),
-        ("canary", 3, deploy.Settings(canary_percent=20), "less than one instance"),
-        ("linear", 4, deploy.Settings(linear_step_percent=5), "linear step 5%"),
-        ("linear", 1, deploy.Settings(), "linear step 100%"),
-        ("linear", 5, deploy.Settings(linear_step_percent=10), "less than one instance"),
-        ("rolling", 2, deploy.Settings(rolling_batch=3), "rolling batch 3 is outside 1-2"),
-        ("rolling", 1, deploy.Settings(), "SageMaker needs 5-50%"),
-        ("rolling", 4, deploy.Settings(rolling_batch=3), "3 is 75% of 4"),
-        ("rolling", 40, deploy.Settings(rolling_batch=1), "1 is 2% of 40"),
-        ("all-at-once", 2, deploy.Settings(wait_seconds=4000), "--wait-seconds 4000"),
-        ("all-at-once", 2, deploy.Settings(max_seconds=60), "--max-seconds 60"),
+        ("canary", 1, shift.Settings(), "canary size 100%"),
+        ("canary", 4, shift.Settings(canary_percent=60), "canary size 60%"),
+        ("canary", 3, shift.Settings(canary_percent=20), "less than one instance"),
+        ("linear", 4, shift.Settings(linear_step_percent=5), "linear step 5%"),
+        ("linear", 1, shift.Settings(), "linear step 100%"),
+        ("linear", 5, shift.Settings(linear_step_percent=10), "less than one instance"),
+        ("rolling", 2, shift.Settings(rolling_batch=3), "rolling batch 3 is outside 1-2"),
+        ("rolling", 1, shift.Settings(), "SageMaker needs 5-50%"),
+        ("rolling", 4, shift.Settings(rolling_batch=3), "3 is 75% of 4"),
+        ("rolling", 40, shift.Settings(rolling_batch=1), "1 is 2% of 40"),
+        ("all-at-once", 2, shift.Settings(wait_seconds=4000), "--wait-seconds 4000"),
+        ("all-at-once", 2, shift.Settings(max_seconds=60), "--max-seconds 60"),
     ],
 )
 def test_strategy_that_does_not_fit_is_refused(
-    strategy: str, count: int, settings: deploy.Settings, message: str
+    strategy: str, count: int, settings: shift.Settings, message: str
 ) -> None:
     with pytest.raises(CliError, match=message) as info:
-        deploy.deployment_config(strategy, count, settings, ["a"])
+        shift.deployment_config(strategy, count, settings, ["a"])
     assert info.value.code == ExitCode.REFUSED
 
 
-def test_rolling_batch_defaults_to_one_instance_and_at_least_five_percent() -> None:
-    for count, batch in ((2, 1), (20, 1), (40, 2), (100, 5)):
-        policy = deploy.deployment_config("rolling", count, deploy.Settings(), ["a"])
+def test_rolling_batch_defaults_fit_the_fleet_and_the_time_budget() -> None:
+    """One instance a batch, at least 5% of the fleet, and few enough batches to fit the budget."""
+    for count, batch in ((2, 1), (3, 1), (8, 1), (20, 3), (40, 5), (100, 13)):
+        policy = shift.deployment_config("rolling", count, shift.Settings(), ["a"])
         assert policy["RollingUpdatePolicy"]["MaximumBatchSize"]["Value"] == batch, count
 
 
 def test_without_alarms_there_is_no_auto_rollback() -> None:
-    policy = deploy.deployment_config("all-at-once", 2, deploy.Settings(), [])
+    policy = shift.deployment_config("all-at-once", 2, shift.Settings(), [])
     assert "AutoRollbackConfiguration" not in policy  # an empty alarm list is invalid
 
 
@@ -255,15 +264,15 @@ def test_without_alarms_there_is_no_auto_rollback() -> None:
 
 @pytest.mark.parametrize("strategy", ["all-at-once", "canary", "linear", "rolling"])
 def test_each_strategy_succeeds_on_the_new_config(script: Script, strategy: str) -> None:
-    policy = deploy.deployment_config(
-        strategy, 4, deploy.Settings(), [ALARMS["5xx"], ALARMS["4xx"], ALARMS["latency"]]
+    policy = shift.deployment_config(
+        strategy, 4, shift.Settings(), [ALARMS["5xx"], ALARMS["4xx"], ALARMS["latency"]]
     )
-    script.preflight(tags={deploy.TAG_VERSION: "1", deploy.TAG_HISTORY: "1"})
+    script.preflight(tags={history.TAG_VERSION: "1", history.TAG_HISTORY: "1"})
     script.submit(policy)
     script.poll("Updating")
     script.poll("Updating")
     script.poll("InService", NEW_CONFIG)
-    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
     assert script.run(strategy) == ExitCode.OK
     script.done()
 
@@ -299,13 +308,14 @@ def test_failure_exits_failed_with_the_reason(script: Script, status: str) -> No
 def test_timeout_gives_up_at_the_maximum_execution_time_polling_at_most_6_a_minute(
     script: Script,
 ) -> None:
-    settings = deploy.Settings(wait_seconds=0, termination_wait_seconds=0, max_seconds=600)
+    settings = shift.Settings(wait_seconds=0, termination_wait_seconds=0, max_seconds=600)
     script.preflight()
     script.submit()
-    # 600 s at one call every 10-30 s is at most 61 polls; script more than enough.
-    for _ in range(61):
+    # The worst case is SageMaker's 600 s, then a blue/green rollback's 600 s: at one call every
+    # 10-30 s that is at most 121 polls; script more than enough.
+    for _ in range(121):
         script.poll("Updating")
-    with pytest.raises(CliError, match="gave up after 600s") as info:
+    with pytest.raises(CliError, match="gave up after 1200s") as info:
         script.run("all-at-once", settings)
     assert info.value.code == ExitCode.TIMED_OUT
     polls = len(script.clock.sleeps) + 1
@@ -373,15 +383,15 @@ def test_same_deploy_again_is_a_no_op(script: Script) -> None:
         "list_tags",
         {
             "Tags": [
-                {"Key": deploy.TAG_PACKAGE, "Value": PACKAGE_ARN},
-                {"Key": deploy.TAG_CONFIG, "Value": NEW_CONFIG},
+                {"Key": history.TAG_PACKAGE, "Value": PACKAGE_ARN},
+                {"Key": history.TAG_CONFIG, "Value": NEW_CONFIG},
             ]
         },
     )
     lines: list[str] = []
     with script.sm_stub:
         code = deploy.deploy(
-            ENV, PACKAGE, "canary", deploy.Settings(), script.clients, echo=lines.append
+            ENV, PACKAGE, "canary", shift.Settings(), script.clients, echo=lines.append
         )
     assert code == ExitCode.OK
     assert "nothing to do" in lines[-1]
@@ -409,7 +419,7 @@ def test_unapproved_package_is_refused(script: Script) -> None:
         },
     )
     with script.sm_stub, pytest.raises(CliError, match="PendingManualApproval, not Approved"):
-        deploy.resolve_package(script.sm, 2, None)
+        registry.resolve_package(script.sm, 2, None)
 
 
 def test_throttling_is_retried_by_botocore_standard_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -439,7 +449,7 @@ def test_throttling_is_retried_by_botocore_standard_mode(monkeypatch: pytest.Mon
     sm.meta.events.register_first("before-send", answer)
     delays: list[float] = []
     monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)
-    assert deploy.describe_endpoint(sm, ENDPOINT)["EndpointStatus"] == "InService"
+    assert endpoint.describe_endpoint(sm, ENDPOINT)["EndpointStatus"] == "InService"
     assert sent == ["SageMaker.DescribeEndpoint"] * 3
     assert len(delays) == 2  # two backoffs, chosen by botocore
 
@@ -482,18 +492,18 @@ def test_rollback_goes_through_while_an_alarm_fires_and_is_not_guarded_by_it(
             "CreationTime": NOW,
         },
     )
-    unguarded = deploy.deployment_config("all-at-once", 4, deploy.Settings(), [])
+    unguarded = shift.deployment_config("all-at-once", 4, shift.Settings(), [])
     script.submit(unguarded)
     script.endpoint("Updating")
     script.endpoint("InService", NEW_CONFIG)
-    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
     for stub in script.stubs:
         stub.activate()
     code = deploy.deploy(
         ENV,
         PACKAGE,
         "all-at-once",
-        deploy.Settings(),
+        shift.Settings(),
         script.clients,
         guarded=False,
         clock=script.clock,
@@ -520,9 +530,9 @@ def test_rollback_target_is_the_previous_known_good_from_history() -> None:
             "ModelPackageStatusDetails": {"ValidationStatuses": []},
         },
     )
-    tags = {deploy.TAG_VERSION: "3", deploy.TAG_HISTORY: "3 2 1"}  # 2 is no longer Approved
+    tags = {history.TAG_VERSION: "3", history.TAG_HISTORY: "3 2 1"}  # 2 is no longer Approved
     with stub:
-        current, target = deploy.rollback_target(sm, tags, None)
+        current, target = rollback.rollback_target(sm, tags, None)
     assert current == 3
     assert target["ModelPackageVersion"] == 1
 
@@ -532,28 +542,35 @@ def test_rollback_with_nothing_to_return_to_is_refused() -> None:
     stub = Stubber(sm)
     stub.add_response("list_model_packages", {"ModelPackageSummaryList": [_summary(1)]})
     with stub, pytest.raises(CliError, match="no known-good version") as info:
-        deploy.rollback_target(sm, {deploy.TAG_VERSION: "1", deploy.TAG_HISTORY: "1"}, None)
+        rollback.rollback_target(sm, {history.TAG_VERSION: "1", history.TAG_HISTORY: "1"}, None)
     assert info.value.code == ExitCode.REFUSED
 
 
 def test_history_keeps_newest_first_within_a_tag_value() -> None:
-    assert deploy.history_value("3 2 1", 4) == "4 3 2 1"
-    assert deploy.history_value("1 2", 2) == "2 1"
+    assert history.history_value("3 2 1", 4) == "4 3 2 1"
+    assert history.history_value("1 2", 2) == "2 1"
     long = " ".join(str(v) for v in range(1000, 1100))
-    assert len(deploy.history_value(long, 5)) <= deploy.TAG_VALUE_MAX
+    assert len(history.history_value(long, 5)) <= history.TAG_VALUE_MAX
 
 
-def test_deploy_build_outlives_the_longest_deployment() -> None:
-    """CodeBuild must not kill a deploy that SageMaker may still be shifting (infra/stack.yml)."""
-    stack = (ROOT / "infra" / "stack.yml").read_text(encoding="utf-8")
-    deploy_build = stack.split("\n  DeployBuild:", 1)[1].split("\n  # ---", 1)[0]
-    minutes = int(re.search(r"TimeoutInMinutes: (\d+)", deploy_build).group(1))
-    # The watch gives up at the execution maximum; a few minutes more for install and smoke test.
-    assert minutes * 60 >= deploy.EXECUTION_MAX + 15 * 60
+def test_a_plan_that_could_outlast_the_deploy_job_is_refused_with_the_figures() -> None:
+    """A slow rolling update of a large fleet would outlive the job that watches it."""
+    slow = shift.Settings(rolling_batch=1, wait_seconds=900)
+    with pytest.raises(
+        CliError, match=r"rolling deployment to 16 instance\(s\) can take (\d+) min"
+    ) as info:
+        shift.deployment_config("rolling", 16, slow, ["a"])
+    assert info.value.code == ExitCode.REFUSED
+    assert f"allow {config.DEPLOY_WAIT_SECONDS // 60} min" in str(info.value)
+    # Every default plan, for fleets up to 100 instances, fits.
+    for strategy in config.STRATEGIES:
+        for count in (2, 16, 100):
+            worst = shift.worst_case_seconds(strategy, count, shift.Settings())
+            assert worst <= config.DEPLOY_WAIT_SECONDS, (strategy, count)
 
 
 def test_backoff_grows_to_its_cap() -> None:
-    """The one polling schedule of deploy, pipeline start and release."""
+    """The one polling schedule of deploy, pipeline start and retrain."""
     delays = aws.backoff(first=5, cap=20)
     assert [next(delays) for _ in range(6)] == [5, 7.5, 11.25, 16.875, 20, 20]
 
@@ -583,7 +600,7 @@ def test_job_summary_records_the_outcome(
     script.preflight()
     script.submit()
     script.poll("InService", NEW_CONFIG)
-    script.record_and_smoke(rows=deploy.SMOKE_ROWS)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
     assert script.run("canary") == ExitCode.OK
     script.done()
 
@@ -596,5 +613,5 @@ def test_job_summary_records_the_outcome(
         rollback.run("canary")
     text = summary.read_text(encoding="utf-8")
     assert text.count(f"### Deploy {config.PROJECT} to prod") == 2
-    assert f"| Smoke test | passed ({deploy.SMOKE_ROWS} rows) |" in text
+    assert f"| Smoke test | passed ({smoke.SMOKE_ROWS} rows) |" in text
     assert "| Outcome | **ROLLED_BACK**: SageMaker rolled the deployment back" in text

@@ -22,7 +22,7 @@ from pathlib import Path
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
-STEPS_DIR = Path(__file__).resolve().parent / "steps"
+STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
 DEFAULT_WORKDIR = Path("build/local")
 SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
 # The step scripts exit 2 on bad input, with one "error: ..." line on stderr.
@@ -251,20 +251,3 @@ def _shown(path: Path) -> str:
         return path.relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)
-
-
-def cmd_run_local(args) -> int:
-    """`run-local`: run the three steps and exit 7 when the model misses the threshold."""
-    data = Path(args.data) if args.data else config.SAMPLE_DATA
-    workdir = Path(args.workdir) if args.workdir else DEFAULT_WORKDIR
-    started = time.perf_counter()
-    result = run_local(data, workdir, args.threshold)
-    print(format_summary(result))
-    print(f"total {time.perf_counter() - started:.1f} s")
-    if not result.passed:
-        raise CliError(
-            f"accuracy {result.accuracy:.4f} is below the threshold {result.threshold}: "
-            "the pipeline would not register this model",
-            ExitCode.BELOW_THRESHOLD,
-        )
-    return ExitCode.OK

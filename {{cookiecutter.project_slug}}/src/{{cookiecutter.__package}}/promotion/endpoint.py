@@ -1,0 +1,158 @@
+"""One endpoint, read and watched: its state, its tags, its rollback alarms, and the verdict.
+
+SageMaker does the deployment; this module looks at it: DescribeEndpoint with backoff (at most
+six calls a minute), the alarms' states, and the judgement of where the endpoint ended up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.promotion.shift import POLL_MAX_SECONDS, Settings
+
+# The statuses during which SageMaker is changing the endpoint.
+IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+
+
+@dataclass
+class Clients:
+    """The AWS clients one deployment uses (tests pass stubbed ones)."""
+
+    sm: Any = None
+    cw: Any = None
+    runtime: Any = None
+
+    def __post_init__(self) -> None:
+        self.sm = self.sm or aws.client("sagemaker")
+        self.cw = self.cw or aws.client("cloudwatch")
+        self.runtime = self.runtime or aws.client("sagemaker-runtime")
+
+
+@dataclass
+class Outcome:
+    """What watching the endpoint saw."""
+
+    status: str
+    config_name: str
+    elapsed: float
+    failure_reason: str = ""
+    fired_alarms: set[str] = field(default_factory=set)
+    timed_out: bool = False
+
+
+def describe_endpoint(sm: Any, name: str) -> dict[str, Any] | None:
+    """The endpoint's description, or None when it does not exist."""
+    try:
+        return sm.describe_endpoint(EndpointName=name)
+    except aws.ClientError as error:
+        if error.response["Error"]["Code"] == "ValidationException" and (
+            "Could not find" in str(error) or "not found" in str(error).lower()
+        ):
+            return None
+        raise
+
+
+def endpoint_tags(sm: Any, arn: str) -> dict[str, str]:
+    """The endpoint's tags as a dict (later values win, as AddTags overwrites)."""
+    tags: dict[str, str] = {}
+    for page in sm.get_paginator("list_tags").paginate(ResourceArn=arn):
+        tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
+    return tags
+
+
+def alarm_states(cw: Any, names: list[str]) -> dict[str, str]:
+    """StateValue of each named alarm that exists."""
+    if not names:
+        # DescribeAlarms without names lists every alarm in the account.
+        return {}
+    found = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
+    return {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
+
+
+def watch(
+    clients: Clients,
+    endpoint_name: str,
+    new_config: str,
+    alarms: list[str],
+    timeout: float,
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    echo: Callable[[str], None] = print,
+) -> Outcome:
+    """Poll the endpoint with backoff until it settles or `timeout` passes."""
+    started = clock()
+    cap = max(POLL_MAX_SECONDS, settings.poll_seconds)
+    delays = aws.backoff(settings.poll_seconds, cap)
+    last_line = ""
+    saw_change = False
+    polls = 0
+    fired: set[str] = set()
+    while True:
+        endpoint = clients.sm.describe_endpoint(EndpointName=endpoint_name)
+        polls += 1
+        states = alarm_states(clients.cw, alarms)
+        fired.update(name for name, state in states.items() if state == "ALARM")
+        status = endpoint["EndpointStatus"]
+        current = endpoint["EndpointConfigName"]
+        elapsed = clock() - started
+        pending = endpoint.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
+        line = f"{status} config={current}" + (f" pending={pending}" if pending else "")
+        alarm_text = " ".join(f"{_alarm_label(n)}={s}" for n, s in sorted(states.items()))
+        if f"{line} {alarm_text}" != last_line:
+            echo(f"[{elapsed:6.0f}s] {line} alarms: {alarm_text or 'none'}")
+            last_line = f"{line} {alarm_text}"
+            # Something moved: look again soon.
+            delays = aws.backoff(settings.poll_seconds, cap)
+        outcome = Outcome(status, current, elapsed, endpoint.get("FailureReason", ""), fired)
+        if status in IN_PROGRESS:
+            saw_change = True
+        elif status == "InService" and current == new_config:
+            return outcome
+        elif status == "InService" and (saw_change or polls >= 3):
+            # Back on the old config after a change: SageMaker rolled the deployment back.
+            return outcome
+        elif status != "InService":
+            return outcome
+        if elapsed >= timeout:
+            return replace(outcome, timed_out=True)
+        sleep(min(next(delays), max(0.0, timeout - elapsed)))
+
+
+def _alarm_label(name: str) -> str:
+    """The short label (5xx, 4xx, latency) of one of this project's alarms."""
+    for env in config.ENVIRONMENTS:
+        for kind, alarm in config.alarm_names(env).items():
+            if alarm == name:
+                return kind
+    return name
+
+
+def judge(outcome: Outcome, new_config: str, endpoint_name: str) -> None:
+    """Raise with the right exit code unless the endpoint is InService on the new config."""
+    if outcome.timed_out:
+        raise CliError(
+            f"gave up after {outcome.elapsed:.0f}s with {endpoint_name} {outcome.status}; "
+            "the deployment may still be running in SageMaker",
+            ExitCode.TIMED_OUT,
+        )
+    if outcome.status == "InService" and outcome.config_name == new_config:
+        return
+    if outcome.status == "InService":
+        alarms = ", ".join(sorted(outcome.fired_alarms)) or "none seen in ALARM (it may be clear)"
+        raise CliError(
+            f"SageMaker rolled the deployment back: {endpoint_name} is InService on the old "
+            f"config {outcome.config_name}; alarm: {alarms}",
+            ExitCode.ROLLED_BACK,
+        )
+    raise CliError(
+        f"{endpoint_name} is {outcome.status}: {outcome.failure_reason or 'no reason given'}",
+        ExitCode.FAILED,
+    )

@@ -1,0 +1,312 @@
+"""The SageMaker pipeline definition: Preprocess -> Train -> Evaluate -> gate -> Register | Fail.
+
+The only module that imports the SageMaker SDK (about 3 s and most of the install), inside the
+functions that build the pipeline. The step code is the package's `steps/` directory, the same
+scripts `run-local` runs; every name comes from config.py, and the SDK's quirks are handled in
+sdk.py. Starting and following executions is execution.py's job, with boto3 alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.training import sdk
+from {{ cookiecutter.__package }}.training.interface import (
+    EVALUATE,
+    EVALUATION_REPORT,
+    FAIL,
+    GATE,
+    PARAMETERS,
+    PREPROCESS,
+    REGISTER,
+    TRAIN,
+)
+
+if TYPE_CHECKING:
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
+DESCRIPTION = f"{config.PROJECT}: preprocess, train, evaluate, gate on accuracy, register"
+
+# Job names (and the S3 keys the SDK derives from them) carry the build time; the code's S3 keys
+# carry a content hash, which only changes with the code.
+_TIMESTAMP = re.compile(r"(?<=-)\d{14}(?=/|$)")
+
+
+def image_uri() -> str:
+    """The SageMaker scikit-learn image every step runs in, at config.SKLEARN_FRAMEWORK_VERSION."""
+    sdk.prepare_environment()
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve(
+        framework="sklearn",
+        region=config.AWS_REGION,
+        version=config.SKLEARN_FRAMEWORK_VERSION,
+        py_version="py3",
+        instance_type=config.TRAINING_INSTANCE_TYPE,
+        image_scope="training",
+    )
+
+
+def build_pipeline(session: PipelineSession) -> Pipeline:
+    """The pipeline object: parameters, the four steps, the gate and its two branches."""
+    sdk.prepare_environment()
+    from sagemaker.core.metadata_properties import MetadataProperties
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.training.configs import Compute, InputData, SourceCode
+    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import (
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    Trainer = sdk.trainer_class()
+
+    kinds = {str: ParameterString, int: ParameterInteger, float: ParameterFloat}
+    p = {
+        name: kinds[type(value)](name=name, default_value=value)
+        for name, value in PARAMETERS.items()
+    }
+    role = config.role_arn(config.SAGEMAKER_EXECUTION_ROLE)
+    image = image_uri()
+
+    def output_uri(step: str, output: str) -> Join:
+        # One prefix per execution, so runs never overwrite each other's data or reports.
+        return Join(
+            on="/",
+            values=[
+                f"s3://{config.ARTIFACT_BUCKET}",
+                config.SAGEMAKER_PIPELINE,
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                step,
+                output,
+            ],
+        )
+
+    def s3_input(name: str, uri: Any, local_path: str) -> ProcessingInput:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(
+                s3_uri=uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+            ),
+        )
+
+    def s3_output(step: str, name: str) -> ProcessingOutput:
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=output_uri(step, name),
+                local_path=f"/opt/ml/processing/{name}",
+                s3_upload_mode="EndOfJob",
+            ),
+        )
+
+    def processor(step: str) -> ScriptProcessor:
+        return ScriptProcessor(
+            image_uri=image,
+            command=["python3"],
+            instance_type=p["ProcessingInstanceType"],
+            instance_count=p["ProcessingInstanceCount"],
+            role=role,
+            base_job_name=f"{config.PROJECT}-{step.lower()}",
+            sagemaker_session=session,
+        )
+
+    preprocess = ProcessingStep(
+        name=PREPROCESS,
+        step_args=processor(PREPROCESS).run(
+            code=str(STEPS_DIR / "preprocess.py"),
+            inputs=[s3_input("input", p["InputDataUri"], "/opt/ml/processing/input")],
+            outputs=[s3_output(PREPROCESS, "train"), s3_output(PREPROCESS, "test")],
+            arguments=config.command_line(config.PREPROCESS_OPTIONS),
+        ),
+    )
+    splits = preprocess.properties.ProcessingOutputConfig.Outputs
+
+    trainer = Trainer(
+        training_image=image,
+        # The whole steps/ directory travels, so train.py finds inference.py next to it and
+        # copies it into the model artifact (model.tar.gz: code/inference.py).
+        source_code=SourceCode(source_dir=str(STEPS_DIR), entry_script="train.py"),
+        compute=Compute(
+            instance_type=p["TrainingInstanceType"], instance_count=p["TrainingInstanceCount"]
+        ),
+        role=role,
+        base_job_name=f"{config.PROJECT}-{TRAIN.lower()}",
+        input_s3_key_prefix=config.SAGEMAKER_PIPELINE,
+        # Hyperparameters reach train.py as `--name value` options.
+        hyperparameters=dict(config.TRAIN_OPTIONS),
+        input_data_config=[
+            InputData(channel_name="train", data_source=splits["train"].S3Output.S3Uri)
+        ],
+        sagemaker_session=session,
+    )
+    train = TrainingStep(name=TRAIN, step_args=trainer.train())
+    model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    report = PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json")
+    evaluate = ProcessingStep(
+        name=EVALUATE,
+        step_args=processor(EVALUATE).run(
+            code=str(STEPS_DIR / "evaluate.py"),
+            inputs=[
+                s3_input("model", model_data, "/opt/ml/processing/model"),
+                s3_input("test", splits["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
+            ],
+            outputs=[s3_output(EVALUATE, "evaluation")],
+            arguments=[
+                "--target",
+                config.TARGET_COLUMN,
+                # Container arguments are strings; Join turns the float parameter into one.
+                "--threshold",
+                Join(on="", values=[p["MinAccuracy"]]),
+            ],
+        ),
+        property_files=[report],
+    )
+    accuracy = JsonGet(
+        step_name=EVALUATE, property_file=report, json_path=config.ACCURACY_JSON_PATH
+    )
+    evaluation_json = Join(
+        on="/",
+        values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+            "evaluation.json",
+        ],
+    )
+
+    model = ModelBuilder(
+        s3_model_data_url=model_data,
+        image_uri=image,
+        role_arn=role,
+        env_vars=dict(config.SERVING_ENVIRONMENT),
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        name=REGISTER,
+        step_args=model.register(
+            model_package_group_name=config.MODEL_PACKAGE_GROUP,
+            content_types=list(config.CONTENT_TYPES),
+            response_types=list(config.CONTENT_TYPES),
+            inference_instances=[config.ENDPOINT_INSTANCE_TYPE],
+            approval_status=p["ModelApprovalStatus"],
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(
+                    s3_uri=evaluation_json, content_type="application/json"
+                )
+            ),
+            # The commit twice: CommitId is SageMaker's lineage field; the customer metadata is
+            # what the registry commands print next to the accuracy (both must be strings).
+            metadata_properties=MetadataProperties(commit_id=p["CommitSha"]),
+            customer_metadata_properties={
+                "commit": p["CommitSha"],
+                "accuracy": Join(on="", values=[accuracy]),
+            },
+            description=f"trained by pipeline {config.SAGEMAKER_PIPELINE}",
+        ),
+    )
+    fail = FailStep(
+        name=FAIL,
+        error_message=Join(
+            on=" ",
+            values=["accuracy", accuracy, "is below MinAccuracy", p["MinAccuracy"]],
+        ),
+    )
+    gate = ConditionStep(
+        name=GATE,
+        conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=p["MinAccuracy"])],
+        if_steps=[register],
+        else_steps=[fail],
+    )
+    return Pipeline(
+        name=config.SAGEMAKER_PIPELINE,
+        parameters=list(p.values()),
+        steps=[preprocess, train, evaluate, gate],
+        # No automatic Experiments trial per run: the SDK's default depends on the region (the
+        # definition would too), and the execution role is not granted the Experiments APIs.
+        pipeline_experiment_config=None,
+        sagemaker_session=session,
+    )
+
+
+def mask_volatile(definition: str) -> str:
+    """The definition with build timestamps masked: the same code gives the same text."""
+    return _TIMESTAMP.sub("<timestamp>", definition)
+
+
+def definition() -> dict[str, Any]:
+    """The pipeline definition, built offline (nothing uploaded, no AWS call), timestamps masked."""
+    text = build_pipeline(sdk.make_session(upload=False)).definition()
+    return json.loads(mask_volatile(text))
+
+
+def upsert_pipeline() -> str:
+    """Upload the step code and the input data, then create or update the pipeline."""
+    _seed_input_data()
+    # Built once with the real session: this uploads the step code to the artifact bucket.
+    text = build_pipeline(sdk.make_session(upload=True)).definition()
+    return upsert(aws.client("sagemaker"), text)
+
+
+def upsert(sm: Any, definition_text: str) -> str:
+    """Create the pipeline, or update it when it exists; return its ARN."""
+    request = {
+        "PipelineName": config.SAGEMAKER_PIPELINE,
+        "PipelineDefinition": definition_text,
+        "PipelineDescription": DESCRIPTION,
+        "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
+    }
+    if not _pipeline_exists(sm):
+        # The token makes botocore's own retries of this call create one pipeline, not two.
+        token = str(uuid.uuid4())
+        return sm.create_pipeline(**request, ClientRequestToken=token)["PipelineArn"]
+    return sm.update_pipeline(**request)["PipelineArn"]
+
+
+def _pipeline_exists(sm: Any) -> bool:
+    try:
+        sm.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
+    except aws.ClientError as error:
+        # AWS says ResourceNotFound; moto (the local emulator) says ValidationException.
+        if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+            return False
+        raise
+    return True
+
+
+def _seed_input_data() -> None:
+    """Upload the bundled sample data as the default input, once, so a first run has data."""
+    if not config.SAMPLE_DATA.is_file():
+        return
+    s3 = aws.client("s3")
+    try:
+        s3.head_object(Bucket=config.ARTIFACT_BUCKET, Key=config.INPUT_DATA_KEY)
+        return
+    except aws.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    s3.upload_file(str(config.SAMPLE_DATA), config.ARTIFACT_BUCKET, config.INPUT_DATA_KEY)
+    print(f"upsert: seeded {PARAMETERS['InputDataUri']} with {config.SAMPLE_DATA.name}")

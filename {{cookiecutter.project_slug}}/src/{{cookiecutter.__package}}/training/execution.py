@@ -1,0 +1,145 @@
+"""Start the SageMaker pipeline and follow an execution to its verdict, with boto3 alone.
+
+`pipeline start` never imports the SageMaker SDK: the definition was upserted before, and
+starting, polling and judging an execution are three boto3 calls.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.training.interface import FAIL, NO_COMMIT, REGISTER
+
+POLL_FIRST_SECONDS = 5.0
+POLL_MAX_SECONDS = 60.0
+_DONE = {"Succeeded", "Failed", "Stopped"}
+
+
+def start(
+    commit: str | None,
+    *,
+    wait_seconds: float | None = None,
+    outputs_file: str | None = None,
+    sm: Any | None = None,
+) -> int:
+    """Start an execution recording the commit; with wait_seconds, follow it to its verdict."""
+    sm = sm or aws.client("sagemaker")
+    commit = commit or NO_COMMIT
+    arn = start_execution(sm, commit)
+    print(f"start: {arn} (commit {commit})")
+    outputs = {"PIPELINE_EXECUTION_ARN": arn}
+    write_outputs(outputs_file, outputs)
+    if wait_seconds is None:
+        return ExitCode.OK
+    try:
+        status, steps = wait(sm, arn, timeout=wait_seconds)
+    finally:
+        # The registered package is worth exporting even when a later step failed.
+        package = registered_package(sm, arn)
+        if package:
+            outputs["MODEL_PACKAGE_ARN"] = package
+            print(f"registered: {package}")
+        write_outputs(outputs_file, outputs)
+    return outcome(status, steps)
+
+
+def start_execution(sm: Any, commit: str) -> str:
+    """Start one execution with the commit as a parameter and in its display name."""
+    response = sm.start_pipeline_execution(
+        PipelineName=config.SAGEMAKER_PIPELINE,
+        PipelineExecutionDisplayName=f"commit-{commit[:12]}",
+        PipelineExecutionDescription=f"commit {commit}",
+        PipelineParameters=[{"Name": "CommitSha", "Value": commit}],
+        # Retries of this call (botocore's) start one execution, not several.
+        ClientRequestToken=str(uuid.uuid4()),
+    )
+    return response["PipelineExecutionArn"]
+
+
+def step_states(sm: Any, arn: str) -> list[dict[str, Any]]:
+    """Every step of the execution, oldest first."""
+    paginator = sm.get_paginator("list_pipeline_execution_steps")
+    steps = [
+        step
+        for page in paginator.paginate(PipelineExecutionArn=arn, SortOrder="Ascending")
+        for step in page["PipelineExecutionSteps"]
+    ]
+    return steps
+
+
+def wait(
+    sm: Any,
+    arn: str,
+    *,
+    timeout: float = config.PIPELINE_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    delays: Iterator[float] | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Follow the execution to its end, printing one line per step state change."""
+    deadline = clock() + timeout
+    seen: dict[str, str] = {}
+    delays = delays or aws.backoff(POLL_FIRST_SECONDS, POLL_MAX_SECONDS)
+    while True:
+        status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        steps = step_states(sm, arn)
+        for step in steps:
+            name, state = step["StepName"], step.get("StepStatus", "Unknown")
+            if seen.get(name) != state:
+                seen[name] = state
+                print(f"step {name}: {state}", flush=True)
+        if status in _DONE:
+            print(f"execution: {status}", flush=True)
+            return status, steps
+        delay = next(delays)
+        if clock() + delay > deadline:
+            raise CliError(
+                f"execution {arn} still {status} after {timeout:.0f} s; it keeps running in "
+                "SageMaker",
+                ExitCode.TIMED_OUT,
+            )
+        sleep(delay)
+
+
+def outcome(status: str, steps: list[dict[str, Any]]) -> int:
+    """The exit code for a finished execution; raise with the failing step's reason if any."""
+    if status == "Succeeded":
+        return ExitCode.OK
+    failed = [s for s in steps if s.get("StepStatus") == "Failed"]
+    if failed:
+        step = failed[-1]
+        reason = step.get("FailureReason", "no reason given")
+        code = ExitCode.BELOW_THRESHOLD if step["StepName"] == FAIL else ExitCode.FAILED
+        raise CliError(f"step {step['StepName']} failed: {reason}", code)
+    raise CliError(f"execution ended {status}", ExitCode.FAILED)
+
+
+def registered_package(sm: Any, arn: str) -> str | None:
+    """The model package ARN the Register step created in this execution, if it did."""
+    try:
+        steps = step_states(sm, arn)
+    except aws.ClientError:  # a best-effort lookup, maybe while another failure is reported
+        return None
+    for step in steps:
+        if step["StepName"] == REGISTER and step.get("StepStatus") == "Succeeded":
+            return step.get("Metadata", {}).get("RegisterModel", {}).get("Arn")
+    return None
+
+
+def write_outputs(path: str | None, outputs: dict[str, str]) -> None:
+    """Write KEY=value lines a shell can source (CodeBuild exports them from the build)."""
+    if not path:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in outputs.items()))
+    os.replace(partial, target)

@@ -1,0 +1,32 @@
+"""What the SageMaker pipeline exposes: its step names and its parameters.
+
+Shared by the definition (built with the SDK) and the code that starts and follows executions
+(boto3 only), so both speak of the same steps and parameters.
+"""
+
+from {{ cookiecutter.__package }} import config
+
+# Step names: ListPipelineExecutionSteps reports these, and the tests and docs name them.
+PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
+    "Preprocess",
+    "Train",
+    "Evaluate",
+    "AccuracyGate",
+    "Register",
+    "AccuracyBelowThreshold",
+)
+EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
+NO_COMMIT = "unknown"
+
+# Pipeline parameters and their defaults: what a run can override (`pipeline start` and the
+# console), without a new definition.
+PARAMETERS: dict[str, str | int | float] = {
+    "InputDataUri": f"s3://{config.ARTIFACT_BUCKET}/{config.INPUT_DATA_KEY}",
+    "ProcessingInstanceType": config.TRAINING_INSTANCE_TYPE,
+    "ProcessingInstanceCount": 1,
+    "TrainingInstanceType": config.TRAINING_INSTANCE_TYPE,
+    "TrainingInstanceCount": 1,
+    "MinAccuracy": config.ACCURACY_THRESHOLD,
+    "ModelApprovalStatus": config.REGISTRATION_STATUS,
+    "CommitSha": NO_COMMIT,
+}

@@ -1,0 +1,362 @@
+"""One source of names: what config.py derives is exactly what infra/stack.yml creates and exports.
+
+Each reference on both sides: buckets, pipelines, CodeBuild projects, the model package group,
+endpoints and alarms, roles and their trust, the environment variables the buildspecs read, the
+GitHub variables the workflows read, and the stack name `make bootstrap` deploys. Edit the stack
+or config.py, and this says where the other no longer agrees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+from cloudformation import Stack, load
+
+from {{ cookiecutter.__package }} import config
+
+ROOT = config.REPO_ROOT
+# What CodeBuild sets in every build, so a buildspec may read it without the stack defining it.
+CODEBUILD_BUILTINS = {"AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "PATH", "PWD", "SHELL"}
+SHELL_VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+SHELL_ASSIGNMENT = re.compile(r"(?:^|[\s;(&|])(?:export\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=")
+SHELL_LOOP = re.compile(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return load()
+
+
+def test_resource_names_are_configs(stack: Stack) -> None:
+    envs = config.ENVIRONMENTS
+    named = {
+        (stack.resources[i]["Type"], stack.name(i))
+        for i in stack.resources
+        if stack.NAME_PROPERTY.get(stack.resources[i]["Type"])
+        in stack.resources[i].get("Properties", {})
+        and stack.resources[i]["Type"] != "AWS::Logs::LogGroup"
+    }
+    expected = {
+        ("AWS::S3::Bucket", config.SOURCE_BUCKET),
+        ("AWS::S3::Bucket", config.ARTIFACT_BUCKET),
+        ("AWS::S3::Bucket", config.ACCESS_LOG_BUCKET),
+        ("AWS::CodePipeline::Pipeline", config.CODEPIPELINE_RETRAIN),
+        ("AWS::CodePipeline::Pipeline", config.CODEPIPELINE_DEPLOY),
+        ("AWS::CodeBuild::Project", config.CODEBUILD_RETRAIN),
+        ("AWS::CodeBuild::Project", config.CODEBUILD_DEPLOY),
+        ("AWS::SageMaker::ModelPackageGroup", config.MODEL_PACKAGE_GROUP),
+        ("AWS::IAM::Role", config.SAGEMAKER_EXECUTION_ROLE),
+        ("AWS::IAM::Role", config.GITHUB_RETRAIN_ROLE),
+        *(("AWS::IAM::Role", config.github_deploy_role(env)) for env in envs),
+        *(
+            ("AWS::CloudWatch::Alarm", alarm)
+            for env in envs
+            for alarm in config.alarm_names(env).values()
+        ),
+    }
+    assert named == expected
+
+
+def test_alarms_watch_the_endpoint_variant_the_deploy_uses(stack: Stack) -> None:
+    alarms = {p["AlarmName"]: p for p in stack.of_type("AWS::CloudWatch::Alarm").values()}
+    metrics = {
+        "5xx": "Invocation5XXErrors",
+        "4xx": "Invocation4XXErrors",
+        "latency": "ModelLatency",
+    }
+    for env in config.ENVIRONMENTS:
+        for kind, alarm_name in config.alarm_names(env).items():
+            alarm = alarms[alarm_name]
+            dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+            assert dimensions == {
+                "EndpointName": config.endpoint_name(env),
+                "VariantName": config.VARIANT_NAME,
+            }
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SageMaker", metrics[kind])
+            assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def pipeline(stack: Stack, name: str) -> dict[str, Any]:
+    found = [p for p in stack.of_type("AWS::CodePipeline::Pipeline").values() if p["Name"] == name]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def build_actions(pipe: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(stage, CodeBuild project, environment variables) of each build action, in order."""
+    return [
+        (
+            stage["Name"],
+            action["Configuration"]["ProjectName"],
+            {
+                v["name"]: v["value"]
+                for v in json.loads(action["Configuration"].get("EnvironmentVariables", "[]"))
+            },
+        )
+        for stage in pipe["Stages"]
+        for action in stage["Actions"]
+        if action["ActionTypeId"]["Provider"] == "CodeBuild"
+    ]
+
+
+def assert_source_is_the_uploaded_object(pipe: dict[str, Any]) -> None:
+    source = pipe["Stages"][0]["Actions"][0]
+    assert source["Name"] == config.SOURCE_ACTION
+    assert source["ActionTypeId"]["Provider"] == "S3"
+    assert source["Configuration"] == {
+        "S3Bucket": config.SOURCE_BUCKET,
+        "S3ObjectKey": config.SOURCE_OBJECT_KEY,
+        "PollForSourceChanges": False,
+    }
+
+
+def test_retrain_pipeline_passes_the_commit_to_the_retrain_build(stack: Stack) -> None:
+    pipe = pipeline(stack, config.CODEPIPELINE_RETRAIN)
+    assert pipe["PipelineType"] == "V2"
+    assert_source_is_the_uploaded_object(pipe)
+    variable = config.COMMIT_SHA_VARIABLE
+    assert [v["Name"] for v in pipe["Variables"]] == [variable]
+    assert build_actions(pipe) == [
+        ("Retrain", config.CODEBUILD_RETRAIN, {variable: "#{variables." + variable + "}"})
+    ]
+
+
+def test_deploy_pipeline_deploys_staging_then_approval_then_prod(stack: Stack) -> None:
+    pipe = pipeline(stack, config.CODEPIPELINE_DEPLOY)
+    assert pipe["PipelineType"] == "V2"
+    assert_source_is_the_uploaded_object(pipe)
+    assert [s["Name"] for s in pipe["Stages"]] == [
+        "Source",
+        "DeployStaging",
+        "ApproveProduction",
+        "DeployProd",
+    ]
+    assert pipe["Stages"][2]["Actions"][0]["ActionTypeId"]["Provider"] == "Manual"
+    variable = config.DEPLOY_ENV_VARIABLE
+    assert build_actions(pipe) == [
+        (f"Deploy{env.title()}", config.CODEBUILD_DEPLOY, {variable: env})
+        for env in config.ENVIRONMENTS
+    ]
+
+
+def test_approved_packages_of_the_group_start_the_deploy_pipeline(stack: Stack) -> None:
+    (rule,) = stack.of_type("AWS::Events::Rule").values()
+    assert rule["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {
+            "ModelPackageGroupName": [config.MODEL_PACKAGE_GROUP],
+            "ModelApprovalStatus": ["Approved"],
+        },
+    }
+    (target,) = rule["Targets"]
+    region, account = config.AWS_REGION, config.AWS_ACCOUNT_ID
+    assert (
+        target["Arn"]
+        == f"arn:{config.PARTITION}:codepipeline:{region}:{account}:{config.CODEPIPELINE_DEPLOY}"
+    )
+
+
+def shell_reads(text: str) -> set[str]:
+    """Variables a shell snippet reads without a default, less those it assigns itself."""
+    reads = {m.group(1) or m.group(3) for m in SHELL_VARIABLE.finditer(text) if not m.group(2)}
+    assigned = set(SHELL_ASSIGNMENT.findall(text)) | set(SHELL_LOOP.findall(text))
+    return reads - assigned
+
+
+def test_shell_reads_sees_through_defaults_and_assignments() -> None:
+    snippet = 'x=$(date); echo "$x ${DEPLOY_ENV} $COMMIT_SHA ${OPTIONAL:-none}"'
+    assert shell_reads(snippet) == {"DEPLOY_ENV", "COMMIT_SHA"}
+
+
+def commands(buildspec: dict[str, Any]) -> str:
+    lines = []
+    for phase in buildspec.get("phases", {}).values():
+        for key in ("commands", "finally"):
+            lines.extend(str(c) for c in phase.get(key) or [])
+    return "\n".join(lines)
+
+
+def test_buildspecs_read_only_what_the_stack_defines(stack: Stack) -> None:
+    projects = stack.of_type("AWS::CodeBuild::Project")
+    pipelines = stack.of_type("AWS::CodePipeline::Pipeline").values()
+    assert len(projects) == 2
+    for project in projects.values():
+        spec_file = project["Source"]["BuildSpec"]
+        assert (ROOT / spec_file).is_file(), f"{project['Name']} runs {spec_file}, which is missing"
+        spec = yaml.safe_load((ROOT / spec_file).read_text(encoding="utf-8"))
+        env = spec.get("env", {})
+        defined = (
+            CODEBUILD_BUILTINS
+            | set(env.get("variables", {}))
+            | set(env.get("parameter-store", {}))
+            | set(env.get("secrets-manager", {}))
+            | {v["Name"] for v in project["Environment"].get("EnvironmentVariables", [])}
+        )
+        passed_by_every_action = [
+            set(variables)
+            for pipe in pipelines
+            for _, target, variables in build_actions(pipe)
+            if target == project["Name"]
+        ]
+        assert passed_by_every_action, f"no pipeline runs {project['Name']}"
+        defined |= set.intersection(*passed_by_every_action)
+        undefined = {
+            name
+            for name in shell_reads(commands(spec))
+            if name not in defined and not name.startswith("CODEBUILD_")
+        }
+        assert undefined == set(), f"{spec_file} reads variables nobody sets"
+
+
+def test_deploy_buildspec_deploys_the_pipeline_stage_env() -> None:
+    spec = yaml.safe_load((ROOT / config.BUILDSPEC_DEPLOY).read_text(encoding="utf-8"))
+    variable = config.DEPLOY_ENV_VARIABLE
+    assert f'python -m {config.PACKAGE} deploy --env "${variable}"' in commands(spec)
+
+
+def trust(stack: Stack, logical_id: str) -> dict[str, Any]:
+    (statement,) = stack.props(logical_id)["AssumeRolePolicyDocument"]["Statement"]
+    return statement
+
+
+def role_id(stack: Stack, role_name: str) -> str:
+    (found,) = [
+        i for i, p in stack.of_type("AWS::IAM::Role").items() if p.get("RoleName") == role_name
+    ]
+    return found
+
+
+def test_github_roles_trust_only_their_branch_or_environment(stack: Stack) -> None:
+    repo = f"repo:{config.GITHUB_OWNER}/{config.GITHUB_REPO}"
+    retrain = trust(stack, role_id(stack, config.GITHUB_RETRAIN_ROLE))
+    assert retrain["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert retrain["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": [
+            f"{repo}:ref:refs/heads/{branch}" for branch in config.RETRAIN_BRANCHES
+        ],
+    }
+    for env in config.ENVIRONMENTS:
+        deploy = trust(stack, role_id(stack, config.github_deploy_role(env)))
+        assert deploy["Condition"]["StringEquals"] == {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"{repo}:environment:{env}",
+        }
+
+
+def test_github_roles_allow_the_session_the_workflows_ask_for(stack: Stack) -> None:
+    # AssumeRoleWithWebIdentity refuses a DurationSeconds above the role's MaxSessionDuration.
+    roles = [config.GITHUB_RETRAIN_ROLE]
+    roles += [config.github_deploy_role(env) for env in config.ENVIRONMENTS]
+    for role in roles:
+        maximum = stack.props(role_id(stack, role)).get("MaxSessionDuration", 3600)
+        assert maximum >= config.GITHUB_SESSION_SECONDS, role
+
+
+def allowed(stack: Stack, logical_id: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs a role is allowed."""
+    pairs = set()
+    for s in stack.statements(logical_id):
+        if s["Effect"] != "Allow":
+            continue
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        pairs |= {(a, r) for a in actions for r in resources}
+    return pairs
+
+
+def test_roles_reach_the_names_the_scripts_use(stack: Stack) -> None:
+    region, account, project = config.AWS_REGION, config.AWS_ACCOUNT_ID, config.PROJECT
+    retrain = allowed(stack, role_id(stack, config.GITHUB_RETRAIN_ROLE))
+    source = f"arn:{config.PARTITION}:s3:::{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY}"
+    retrain_pipeline = (
+        f"arn:{config.PARTITION}:codepipeline:{region}:{account}:{config.CODEPIPELINE_RETRAIN}"
+    )
+    assert ("s3:PutObject", source) in retrain
+    assert ("codepipeline:StartPipelineExecution", retrain_pipeline) in retrain
+    assert ("codepipeline:GetPipelineExecution", retrain_pipeline) in retrain
+
+    sagemaker = f"arn:{config.PARTITION}:sagemaker:{region}:{account}"
+    for env in config.ENVIRONMENTS:
+        deploy = allowed(stack, role_id(stack, config.github_deploy_role(env)))
+        endpoint = f"{sagemaker}:endpoint/{config.endpoint_name(env)}"
+        for action in ("CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint", "InvokeEndpoint"):
+            assert (f"sagemaker:{action}", endpoint) in deploy
+        execution = config.role_arn(config.SAGEMAKER_EXECUTION_ROLE, account)
+        assert ("iam:PassRole", execution) in deploy
+        group = f"{sagemaker}:model-package-group/{config.MODEL_PACKAGE_GROUP}"
+        assert ("sagemaker:UpdateModelPackage", group) in deploy
+        alarms = f"arn:{config.PARTITION}:cloudwatch:{region}:{account}:alarm:{project}-{env}-*"
+        assert ("cloudwatch:DescribeAlarms", alarms) in deploy
+        # The other environment's endpoint is out of reach.
+        other = [e for e in config.ENVIRONMENTS if e != env]
+        assert not any(config.endpoint_name(o) in r for o in other for _, r in deploy)
+
+
+def test_no_allow_statement_grants_a_wildcard_action(stack: Stack) -> None:
+    wildcard = sorted(
+        f"{i}: {action}"
+        for i in stack.resources
+        if stack.resources[i]["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")
+        for action, _ in allowed(stack, i)
+        if action.endswith("*")
+    )
+    assert wildcard == []
+
+
+def test_outputs_are_what_the_workflows_read(stack: Stack) -> None:
+    outputs = stack.resolve(stack.template["Outputs"])
+    account = config.AWS_ACCOUNT_ID
+    retrain = outputs["GitHubRetrainRoleArn"]
+    assert retrain["Value"] == config.role_arn(config.GITHUB_RETRAIN_ROLE, account)
+    assert config.RETRAIN_ROLE_ARN_VARIABLE in retrain["Description"]
+    for env in config.ENVIRONMENTS:
+        deploy = outputs[f"GitHubDeployRoleArn{env.title()}"]
+        assert deploy["Value"] == config.role_arn(config.github_deploy_role(env), account)
+        assert config.DEPLOY_ROLE_ARN_VARIABLE in deploy["Description"]
+        assert env in deploy["Description"]
+    assert outputs["ModelPackageGroupName"]["Value"] == config.MODEL_PACKAGE_GROUP
+
+    # A job bound to a GitHub environment gets the environment's subject, so only the deploy
+    # roles can trust it; a job without one gets the branch subject the retrain role trusts.
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows, "the workflows assume the stack's roles"
+    used = set()
+    for path in workflows:
+        for job in (yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"] or {}).values():
+            for step in job.get("steps", []):
+                role = step.get("with", {}).get("role-to-assume")
+                if role is None:
+                    continue
+                variable = re.fullmatch(r"\$\{\{\s*vars\.([A-Z0-9_]+)\s*\}\}", role)
+                assert variable, f"{path.name}: role-to-assume {role!r} is not a GitHub variable"
+                expected = (
+                    config.DEPLOY_ROLE_ARN_VARIABLE
+                    if "environment" in job
+                    else config.RETRAIN_ROLE_ARN_VARIABLE
+                )
+                assert variable.group(1) == expected, path.name
+                used.add(variable.group(1))
+    assert used == {config.RETRAIN_ROLE_ARN_VARIABLE, config.DEPLOY_ROLE_ARN_VARIABLE}
+
+
+def test_retrain_workflow_runs_on_the_branches_the_role_trusts() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/retrain.yml").read_text(encoding="utf-8"))
+    # PyYAML reads the key `on` as True.
+    triggers = workflow.get("on", workflow.get(True))
+    assert tuple(triggers["push"]["branches"]) == config.RETRAIN_BRANCHES
+
+
+def test_make_bootstrap_deploys_the_named_stack() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(rf"^STACK_NAME := {re.escape(config.STACK_NAME)}$", makefile, re.MULTILINE)
+    assert "--template-file infra/stack.yml" in makefile
+    assert f"AWS_ACCOUNT_ID := {config.AWS_ACCOUNT_ID}" in makefile
+    assert f"AWS_REGION := {config.AWS_REGION}" in makefile
