@@ -119,3 +119,9 @@ def test_answers_reach_the_hook_as_data(tmp_path: Path) -> None:
     assert namespace["ANSWERS"]["description"] == tricky
     assert not (tmp_path / "pwned").exists()
     assert not Path("pwned").exists()
+
+
+def test_the_strategy_list_is_the_prompts_choices() -> None:
+    """config.STRATEGIES and the Deploy workflow render `_strategies`; it must be the choices."""
+    answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers["_strategies"] == sorted(answers["deployment_strategy"])

@@ -21,7 +21,7 @@ BRANCHING_MODEL = "{{ cookiecutter.branching_model }}"
 INTEGRATION_BRANCH = "{{ cookiecutter.__integration_branch }}"
 # How prod's traffic moves to a new model (staging always switches all at once), among the
 # strategies SageMaker offers: blue/green all at once, canary or linear, or a rolling update.
-STRATEGIES = ({{ _cookiecutter.deployment_strategy | sort | map("tojson") | join(", ") }})
+STRATEGIES = ({{ cookiecutter._strategies | map("tojson") | join(", ") }})
 DEPLOYMENT_STRATEGY = "{{ cookiecutter.deployment_strategy }}"
 APPROVAL_MODE = "{{ cookiecutter.approval_mode }}"
 # The status the pipeline registers a model with when it clears the threshold.
