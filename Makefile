@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 DEMO_DIR := build/demo
 DEMO_SLUG := tumor-classifier
 
-.PHONY: help install lint format test demo clean
+.PHONY: help install lint format test demo lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,17 @@ demo: install ## Bake the template with its defaults into build/demo and run the
 	rm -rf $(DEMO_DIR)
 	$(RUN) cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO_DIR)/$(DEMO_SLUG) UV=$(UV) story
+
+# The generated repository ships uv.lock. After changing {{cookiecutter.project_slug}}/pyproject.toml,
+# lock a default bake and write the lock back with the slug templated (every bake's lock is the
+# same but for the project's own name; tests/test_bake.py checks each combination's).
+LOCK_DIR := build/lock
+lock: install ## Re-lock the generated repository's dependencies (after editing its pyproject.toml)
+	rm -rf $(LOCK_DIR)
+	$(RUN) cookiecutter --no-input --output-dir $(LOCK_DIR) .
+	cd $(LOCK_DIR)/$(DEMO_SLUG) && $(UV) lock --quiet
+	sed 's/^name = "$(DEMO_SLUG)"$$/name = "{{ cookiecutter.project_slug }}"/' \
+		$(LOCK_DIR)/$(DEMO_SLUG)/uv.lock > "{{cookiecutter.project_slug}}/uv.lock"
 
 clean: ## Remove build outputs and environments
 	rm -rf build .venv .tools

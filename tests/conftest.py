@@ -181,19 +181,14 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = bake(root / "bake")
     venv = root / "venv"
     subprocess.run(
-        [uv(), "sync", "--all-groups", "--quiet"],
+        # --locked: the uv.lock the template ships must install as it is.
+        [uv(), "sync", "--locked", "--all-groups", "--quiet"],
         cwd=project.path,
         env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
         check=True,
         timeout=900,
     )
     return venv
-
-
-@pytest.fixture(scope="session")
-def shared_lock(shared_venv: Path) -> Path:
-    """The uv.lock that `shared_venv` was synced from: a default bake's, so it fits one."""
-    return shared_venv.parent / "bake" / rendered_answers()["project_slug"] / "uv.lock"
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS)

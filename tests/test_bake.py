@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import BakedProject, bake, parse_everything
+from conftest import BakedProject, bake, parse_everything, uv
 
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
@@ -21,6 +23,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "README.md",
         "docs/design-decisions.md",
         "pyproject.toml",
+        "uv.lock",
         # The package's plumbing and its command line, one module per command.
         f"{src}/__init__.py",
         f"{src}/__main__.py",
@@ -110,6 +113,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ".github/workflows/retrain.yml",
         ".github/workflows/deploy.yml",
         ".github/workflows/rollback.yml",
+        ".github/workflows/template-update.yml",
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 
@@ -167,6 +171,20 @@ def test_baked_repo_gate_passes_as_baked(baked: BakedProject) -> None:
     baked.run("ruff", "format", "--check", ".")
     result = baked.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_shipped_lock_is_current(baked: BakedProject) -> None:
+    """The uv.lock the template ships fits this bake's pyproject.toml, so `uv sync --locked`
+    works from the first push (offline: checking a current lock needs no index)."""
+    python = str(baked.venv / "bin" / "python") if baked.venv else sys.executable
+    result = subprocess.run(
+        [uv(), "lock", "--check", "--offline", "--python", python],
+        cwd=baked.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stderr}\nrun `make lock` at the template root"
 
 
 def test_rejected_bake_leaves_nothing(tmp_path: Path) -> None:

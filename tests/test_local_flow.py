@@ -56,12 +56,10 @@ def test_run_local_exits_7_below_threshold(default_bake: BakedProject) -> None:
     assert "verdict: FAIL" in result.stdout
 
 
-def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_lock: Path) -> None:
-    """The Makefile path: install from the lock into the bake's own .venv, then run-local."""
-    # Reusing the shared environment's lock lets `make install` install from uv's cache
-    # (UV_OFFLINE) instead of resolving again.
-    shutil.copy2(shared_lock, default_bake.path)
-    (default_bake.path / "uv.lock").touch()
+def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_venv: Path) -> None:
+    """The Makefile path: install from the shipped lock into the bake's .venv, then run-local."""
+    # The shared environment was synced from the same lock, so `make install` finds every
+    # package in uv's cache (UV_OFFLINE) instead of downloading.
     shutil.rmtree(default_bake.path / "build", ignore_errors=True)
     result = default_bake.run("make", "local", f"UV={uv()}", UV_OFFLINE="1", timeout=900)
     run_output = result.stdout[result.stdout.index("preprocess ") :]

@@ -72,7 +72,7 @@ def config_values(baked: BakedProject) -> dict[str, Any]:
 
 
 def test_the_workflow_set_follows_the_branching_model(baked: BakedProject) -> None:
-    expected = {"pr", "retrain", "deploy", "rollback"}
+    expected = {"pr", "retrain", "deploy", "rollback", "template-update"}
     if baked.answers["branching_model"] == "gitflow":
         expected.add("promote")
     assert set(workflow_files(baked)) == expected
@@ -184,6 +184,10 @@ def test_permissions_environments_and_aws_names(baked: BakedProject) -> None:
         assert workflow["permissions"] == {}, name
         for job_id, job in workflow["jobs"].items():
             permissions = job["permissions"]
+            if (name, job_id) == ("template-update", "update"):
+                # The one job that writes to the repository: it pushes a branch and opens a PR.
+                assert permissions == {"contents": "write", "pull-requests": "write"}
+                continue
             assert permissions.get("contents") == "read", (name, job_id)
             assert set(permissions) <= {"contents", "id-token"}, (name, job_id)
             if permissions.get("id-token") == "write":
