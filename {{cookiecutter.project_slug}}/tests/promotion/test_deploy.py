@@ -129,6 +129,16 @@ class Script:
             "create_endpoint_config",
             {"EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/")},
         )
+        self.sm_stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": NEW_CONFIG,
+                "EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/"),
+                "ProductionVariants": [{"VariantName": config.VARIANT_NAME, "ModelName": "m"}],
+                "CreationTime": NOW,
+            },
+            {"EndpointConfigName": NEW_CONFIG},
+        )
         expected = {
             "EndpointName": ENDPOINT,
             "EndpointConfigName": NEW_CONFIG,
@@ -615,3 +625,125 @@ def test_job_summary_records_the_outcome(
     assert text.count(f"### Deploy {config.PROJECT} to prod") == 2
     assert f"| Smoke test | passed ({smoke.SMOKE_ROWS} rows) |" in text
     assert "| Outcome | **ROLLED_BACK**: SageMaker rolled the deployment back" in text
+
+
+# ---- what SageMaker says when the new fleet never takes over --------------------------------
+
+HEALTH_CHECK = (
+    "The primary container for production variant AllTraffic did not pass the ping health "
+    "check. Please check CloudWatch logs for this endpoint."
+)
+
+
+def test_back_on_the_old_config_with_a_reason_is_a_failure_not_a_rollback(
+    script: Script,
+) -> None:
+    """A new fleet that fails its health check leaves the old config serving: exit 5, why."""
+    script.preflight()
+    script.submit()
+    script.poll("Updating")
+    script.endpoint("InService", OLD_CONFIG, FailureReason=HEALTH_CHECK)
+    script.alarms()
+    with pytest.raises(CliError) as info:
+        script.run("canary")
+    assert info.value.code == ExitCode.FAILED
+    assert HEALTH_CHECK in str(info.value)
+    assert "rolled the deployment back" not in str(info.value)
+    script.done()
+
+
+def test_judge_tells_an_alarm_rollback_from_a_failure() -> None:
+    name, new = ENDPOINT, NEW_CONFIG
+    alarm = ALARMS["5xx"]
+    verdicts = {
+        "alarm": endpoint.Outcome("InService", OLD_CONFIG, 60.0, fired_alarms={alarm}),
+        "alarm and reason": endpoint.Outcome(
+            "InService", OLD_CONFIG, 60.0, HEALTH_CHECK, fired_alarms={alarm}
+        ),
+        "reason": endpoint.Outcome("InService", OLD_CONFIG, 60.0, HEALTH_CHECK),
+        "neither": endpoint.Outcome("InService", OLD_CONFIG, 60.0),
+    }
+    codes, messages = {}, {}
+    for case, outcome in verdicts.items():
+        with pytest.raises(CliError) as info:
+            endpoint.judge(outcome, new, name)
+        codes[case], messages[case] = info.value.code, str(info.value)
+    assert codes == {
+        "alarm": ExitCode.ROLLED_BACK,
+        "alarm and reason": ExitCode.ROLLED_BACK,
+        "reason": ExitCode.FAILED,
+        "neither": ExitCode.FAILED,
+    }
+    assert alarm in messages["alarm"]
+    assert HEALTH_CHECK in messages["alarm and reason"]
+    assert HEALTH_CHECK in messages["reason"]
+    assert "no rollback alarm was seen" in messages["neither"]
+
+
+# ---- the first deploy: the new config may not be visible to CreateEndpoint at once ------------
+
+
+def _not_found(stub: Stubber, operation: str, what: str) -> None:
+    stub.add_client_error(
+        operation, "ValidationException", f"Could not find {what}.", http_status_code=400
+    )
+
+
+def test_first_deploy_confirms_the_config_before_creating_the_endpoint(script: Script) -> None:
+    """botocore's CreateEndpoint docs: DescribeEndpointConfig first, and retry a stale read."""
+    _not_found(script.sm_stub, "describe_endpoint", f"endpoint '{ENDPOINT}'")
+    script.alarms()
+    script.sm_stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:::model/m"})
+    script.sm_stub.add_response(
+        "create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:::endpoint-config/c"}
+    )
+    config_name = {"EndpointConfigName": NEW_CONFIG}
+    _not_found(script.sm_stub, "describe_endpoint_config", f"endpoint configuration {NEW_CONFIG}")
+    script.sm_stub.add_response(
+        "describe_endpoint_config",
+        {
+            **config_name,
+            "EndpointConfigArn": "arn:aws:sagemaker:::endpoint-config/c",
+            "ProductionVariants": [{"VariantName": config.VARIANT_NAME, "ModelName": "m"}],
+            "CreationTime": NOW,
+        },
+        config_name,
+    )
+    _not_found(script.sm_stub, "create_endpoint", f"endpoint configuration {NEW_CONFIG}")
+    script.sm_stub.add_response(
+        "create_endpoint",
+        {"EndpointArn": ENDPOINT_ARN},
+        {**config_name, "EndpointName": ENDPOINT, "Tags": ANY},
+    )
+    script.poll("Creating", NEW_CONFIG)
+    script.poll("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
+    assert script.run("all-at-once") == ExitCode.OK
+    script.done()
+    # One wait after each stale read, before anything is polled.
+    assert script.clock.sleeps[:2] == [1.0, 1.0]
+
+
+def test_a_config_that_never_becomes_visible_fails_with_one_line(script: Script) -> None:
+    slept: list[float] = []
+    calls = []
+
+    def stale() -> None:
+        calls.append(1)
+        raise aws.ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Could not find it."}}, "Op"
+        )
+
+    with pytest.raises(CliError, match="still does not see endpoint config c after") as info:
+        endpoint.until_visible(stale, "endpoint config c", sleep=slept.append)
+    assert info.value.code == ExitCode.FAILED
+    assert len(calls) == endpoint.VISIBLE_ATTEMPTS
+    assert len(slept) == endpoint.VISIBLE_ATTEMPTS - 1
+
+
+def test_other_errors_are_not_retried_as_not_yet_visible() -> None:
+    def denied() -> None:
+        raise aws.ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op")
+
+    with pytest.raises(aws.ClientError, match="AccessDenied"):
+        endpoint.until_visible(denied, "endpoint config c", sleep=lambda _: pytest.fail("slept"))

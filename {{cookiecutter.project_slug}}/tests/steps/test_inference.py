@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.dev.archive import unpack
 from {{ cookiecutter.__package }}.steps import preprocess, train
 
 ROOT = config.REPO_ROOT
@@ -42,8 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, object
             archive.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
     # What the container does: unpack to /opt/ml/model, import code/inference.py, call model_fn.
     unpacked = root / "opt" / "ml" / "model"
-    with tarfile.open(tar) as archive:
-        archive.extractall(unpacked, filter="data")
+    unpack(tar, unpacked)
     spec = importlib.util.spec_from_file_location("inference", unpacked / "code" / "inference.py")
     assert spec is not None
     assert spec.loader is not None

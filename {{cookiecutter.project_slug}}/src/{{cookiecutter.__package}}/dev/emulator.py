@@ -35,7 +35,6 @@ import http.client
 import importlib.util
 import io
 import json
-import tarfile
 import tempfile
 import threading
 import time
@@ -56,6 +55,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.dev import archive
 
 HOST = "127.0.0.1"
 # Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
@@ -343,8 +343,7 @@ class Extensions:
             if cache_key in self.models:
                 return self.models[cache_key]
         model_dir = Path(tempfile.mkdtemp(prefix="emulated-model-"))
-        with tarfile.open(fileobj=io.BytesIO(stored.value), mode="r:gz") as archive:
-            archive.extractall(model_dir, filter="data")
+        archive.unpack(io.BytesIO(stored.value), model_dir)
         hooks = _hooks(model_dir)
         loaded = (hooks, hooks.model_fn(str(model_dir)))
         with self.lock:

@@ -31,6 +31,7 @@ from {{ cookiecutter.__package }}.promotion.endpoint import (
     describe_endpoint,
     endpoint_tags,
     judge,
+    until_visible,
     watch,
 )
 from {{ cookiecutter.__package }}.promotion.shift import Settings, deployment_config, worst_case_seconds
@@ -171,11 +172,26 @@ def deploy(
         Tags=common_tags,
     )
     echo(f"created model and endpoint config {resource}")
+    # SageMaker reads the new config back with an eventually consistent read (until_visible).
+    what = f"endpoint config {resource}"
+    until_visible(
+        lambda: clients.sm.describe_endpoint_config(EndpointConfigName=resource), what, sleep=sleep
+    )
     if endpoint is None:
-        clients.sm.create_endpoint(EndpointName=name, EndpointConfigName=resource, Tags=common_tags)
+        until_visible(
+            lambda: clients.sm.create_endpoint(
+                EndpointName=name, EndpointConfigName=resource, Tags=common_tags
+            ),
+            what,
+            sleep=sleep,
+        )
     else:
-        clients.sm.update_endpoint(
-            EndpointName=name, EndpointConfigName=resource, DeploymentConfig=policy
+        until_visible(
+            lambda: clients.sm.update_endpoint(
+                EndpointName=name, EndpointConfigName=resource, DeploymentConfig=policy
+            ),
+            what,
+            sleep=sleep,
         )
     echo(f"{action} submitted; watching {name}")
     timeout = worst_case_seconds(strategy, config.ENDPOINT_INSTANCE_COUNT, settings)

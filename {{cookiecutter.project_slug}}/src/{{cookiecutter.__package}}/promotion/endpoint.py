@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
@@ -17,6 +17,10 @@ from {{ cookiecutter.__package }}.promotion.shift import POLL_MAX_SECONDS, Setti
 
 # The statuses during which SageMaker is changing the endpoint.
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+# How often until_visible asks before giving up (1 + 1.5 + ... s: about a minute in all).
+VISIBLE_ATTEMPTS = 7
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,11 +54,45 @@ def describe_endpoint(sm: Any, name: str) -> dict[str, Any] | None:
     try:
         return sm.describe_endpoint(EndpointName=name)
     except aws.ClientError as error:
-        if error.response["Error"]["Code"] == "ValidationException" and (
-            "Could not find" in str(error) or "not found" in str(error).lower()
-        ):
+        if not_found(error):
             return None
         raise
+
+
+def not_found(error: aws.ClientError) -> bool:
+    """Whether SageMaker answered that the named resource does not exist (a ValidationException)."""
+    message = str(error)
+    return error.response["Error"]["Code"] == "ValidationException" and (
+        "Could not find" in message or "not found" in message.lower()
+    )
+
+
+def until_visible(
+    call: Callable[[], T], what: str, *, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """Run `call`, again while SageMaker does not see `what` yet; give up after a minute or so.
+
+    CreateEndpoint reads the endpoint config back with an eventually consistent read and fails
+    with a ValidationException when the new config is not visible yet; botocore's standard retry
+    mode does not retry that error. botocore's CreateEndpoint documentation recommends
+    DescribeEndpointConfig first, and retrying: deploy does both, through this.
+    """
+    delays = aws.backoff(1.0, POLL_MAX_SECONDS)
+    waited, attempt = 0.0, 1
+    while True:
+        try:
+            return call()
+        except aws.ClientError as error:
+            if not not_found(error):
+                raise
+            if attempt >= VISIBLE_ATTEMPTS:
+                raise CliError(
+                    f"SageMaker still does not see {what} after {waited:.0f}s: {error}",
+                    ExitCode.FAILED,
+                ) from None
+        delay = next(delays)
+        sleep(delay)
+        waited, attempt = waited + delay, attempt + 1
 
 
 def endpoint_tags(sm: Any, arn: str) -> dict[str, str]:
@@ -145,14 +183,28 @@ def judge(outcome: Outcome, new_config: str, endpoint_name: str) -> None:
         )
     if outcome.status == "InService" and outcome.config_name == new_config:
         return
-    if outcome.status == "InService":
-        alarms = ", ".join(sorted(outcome.fired_alarms)) or "none seen in ALARM (it may be clear)"
+    reason = outcome.failure_reason
+    if outcome.status == "InService" and outcome.fired_alarms:
+        # An auto-rollback alarm fired during the shift: SageMaker's guardrail did its job.
+        alarms = ", ".join(sorted(outcome.fired_alarms))
         raise CliError(
             f"SageMaker rolled the deployment back: {endpoint_name} is InService on the old "
-            f"config {outcome.config_name}; alarm: {alarms}",
+            f"config {outcome.config_name}; alarm: {alarms}"
+            + (f"; SageMaker says: {reason}" if reason else ""),
             ExitCode.ROLLED_BACK,
         )
+    if outcome.status == "InService":
+        # Back on the old config with no alarm seen: the new fleet never took over (a failed
+        # health check, an image or model that did not load, no capacity). That is a failure
+        # of the new version, not an alarm rollback, and SageMaker's reason says which.
+        raise CliError(
+            f"the deployment failed: {endpoint_name} is still InService on the old config "
+            f"{outcome.config_name}, and no rollback alarm was seen in ALARM; "
+            + (f"SageMaker says: {reason}" if reason else "SageMaker gave no reason")
+            + " (the endpoint's CloudWatch logs show what the new containers did)",
+            ExitCode.FAILED,
+        )
     raise CliError(
-        f"{endpoint_name} is {outcome.status}: {outcome.failure_reason or 'no reason given'}",
+        f"{endpoint_name} is {outcome.status}: {reason or 'no reason given'}",
         ExitCode.FAILED,
     )
