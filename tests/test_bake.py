@@ -22,6 +22,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "Makefile",
         "README.md",
         "docs/design-decisions.md",
+        "docs/first-real-run.md",
         "pyproject.toml",
         "uv.lock",
         # The package's plumbing and its command line, one module per command.
@@ -36,12 +37,14 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
             for name in (
                 "__init__",
                 "deploy",
+                "doctor",
                 "pipeline",
                 "registry",
                 "retrain",
                 "rollback",
                 "run_local",
                 "story",
+                "teardown",
             )
         ),
         "tests/conftest.py",
@@ -55,6 +58,15 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "infra/stack.yml",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
+        # Checking the AWS side (`doctor`) and removing it (`teardown`).
+        *(
+            f"{src}/infra/{name}.py"
+            for name in ("__init__", "aws_checks", "doctor", "stack", "teardown")
+        ),
+        "tests/infra/conftest.py",
+        "tests/infra/test_doctor.py",
+        "tests/infra/test_expected.py",
+        "tests/infra/test_teardown.py",
         # The ML steps, the sample data and the local flow.
         "compat-requirements.txt",
         "data/README.md",
@@ -104,8 +116,11 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/promotion/test_registry.py",
         # Development tooling: the local AWS emulator and the offline story.
         f"{src}/dev/__init__.py",
+        f"{src}/dev/archive.py",
+        f"{src}/dev/emulated_stack.py",
         f"{src}/dev/emulator.py",
         f"{src}/dev/story.py",
+        "tests/dev/test_archive.py",
         "tests/dev/test_emulator.py",
         "tests/dev/test_story.py",
         # The workflows.

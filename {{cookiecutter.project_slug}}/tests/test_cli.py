@@ -25,6 +25,8 @@ COMMANDS = [
     ["deploy"],
     ["rollback"],
     ["retrain"],
+    ["doctor"],
+    ["teardown"],
     ["story"],
 ]
 

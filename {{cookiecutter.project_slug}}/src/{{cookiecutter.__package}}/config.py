@@ -155,6 +155,14 @@ def alarm_names(env: str) -> dict[str, str]:
     }
 
 
+# What each rollback alarm watches (SageMaker's endpoint metrics, namespace AWS/SageMaker).
+ALARM_METRICS = {
+    "5xx": "Invocation5XXErrors",
+    "4xx": "Invocation4XXErrors",
+    "latency": "ModelLatency",
+}
+
+
 def default_strategy(env: str) -> str:
     """Staging always switches all at once; prod uses the project's chosen strategy."""
     return "all-at-once" if _checked(env) == "staging" else DEPLOYMENT_STRATEGY

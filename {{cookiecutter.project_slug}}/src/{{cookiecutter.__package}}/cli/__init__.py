@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 # The commands in the order `--help` lists them: from a laptop to production, then tooling.
-COMMANDS = ("run_local", "pipeline", "retrain", "registry", "deploy", "rollback", "story")
+COMMANDS = (
+    "run_local",
+    "pipeline",
+    "retrain",
+    "registry",
+    "deploy",
+    "rollback",
+    "doctor",
+    "teardown",
+    "story",
+)
 # Which dependency group provides a module a command may miss in a runtime-only install.
 DEPENDENCY_GROUPS = {"moto": "dev", "yaml": "dev", "werkzeug": "dev", "sagemaker": "pipeline"}
 

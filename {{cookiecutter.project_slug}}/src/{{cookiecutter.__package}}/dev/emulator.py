@@ -21,7 +21,8 @@ request:
 - InvokeEndpoint, for an endpoint whose model's ModelDataUrl is in the emulated S3: loads that
   model.tar.gz and answers through the serving hooks (model_fn, input_fn, predict_fn,
   output_fn) of its code/inference.py, else this package's steps/inference.py.
-- AddTags / ListTags on versioned model packages, whose ARNs moto cannot parse.
+- AddTags / ListTags on versioned model packages, whose ARNs moto cannot parse, and
+  DeleteModelPackage, which moto lacks.
 
 Everything else goes to moto unchanged.
 """
@@ -31,10 +32,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import http.client
 import importlib.util
 import io
 import json
+import os
 import tempfile
 import threading
 import time
@@ -55,7 +58,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.dev import archive
+from {{ cookiecutter.__package }}.dev import archive, emulated_stack
 
 HOST = "127.0.0.1"
 # Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
@@ -66,11 +69,6 @@ ALARM_CHECK_SECONDS = 0.02
 # The emulator's own request (not an AWS API): fire an alarm during an endpoint's next shift.
 ARM_PATH = "/_emulator/fire-alarm-on-next-shift"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-ALARM_METRICS = {
-    "5xx": "Invocation5XXErrors",
-    "4xx": "Invocation4XXErrors",
-    "latency": "ModelLatency",
-}
 
 
 class _AwsError(Exception):
@@ -99,6 +97,7 @@ class Extensions:
             "SageMaker.ListPipelineExecutionSteps": self.list_pipeline_execution_steps,
             "SageMaker.AddTags": self.add_package_tags,
             "SageMaker.ListTags": self.list_package_tags,
+            "SageMaker.DeleteModelPackage": self.delete_model_package,
         }.get(target)
         if handler is None and path == ARM_PATH:
             handler = self.arm_alarm
@@ -132,7 +131,8 @@ class Extensions:
             access_key, _, region = credential.split("/")[:3]
         except IndexError:
             raise _AwsError("MissingAuthenticationToken", "the request is not signed") from None
-        return get_account_id_from(access_key), region
+        # moto's own precedence: MOTO_ACCOUNT_ID first, then the account of the access key.
+        return os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key), region
 
     def _sagemaker(self, request: Request) -> Any:
         account, region = self._scope(request)
@@ -285,6 +285,18 @@ class Extensions:
             tags = dict(self.package_tags.get(arn, {}))
         return _json({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
 
+    def delete_model_package(self, request: Request) -> Response:
+        """DeleteModelPackage, which moto lacks (teardown deletes the versions)."""
+        backend = self._sagemaker(request)
+        arn = json.loads(request.get_data() or b"{}")["ModelPackageName"]
+        package = self._package(request, arn)
+        with self.lock:
+            del backend.model_packages[package.arn]
+            for name in [n for n, a in backend.model_package_name_mapping.items() if a == arn]:
+                del backend.model_package_name_mapping[name]
+            self.package_tags.pop(package.arn, None)
+        return _json({})
+
     def _package(self, request: Request, arn: str) -> Any:
         package = self._sagemaker(request).model_packages.get(arn)
         if package is None:
@@ -432,12 +444,24 @@ def _post(url: str, path: str, payload: dict[str, Any]) -> None:
         raise RuntimeError(f"emulator {path}: HTTP {response.status}")
 
 
-def seed(endpoint_url: str) -> None:
-    """Create what the CloudFormation stack would: buckets, package group, alarms, role."""
+@functools.cache
+def _seed_session() -> Any:
+    """One session per process: each new one loads botocore's service models again (~1 s)."""
     import boto3
 
-    session = boto3.session.Session(region_name=config.AWS_REGION, **FAKE_CREDENTIALS)
+    return boto3.session.Session(region_name=config.AWS_REGION, **FAKE_CREDENTIALS)
 
+
+def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
+    """Create what the CloudFormation stack would: buckets, package group, alarms, role.
+
+    With `whole_stack`, the rest too (what `doctor` and `teardown` read; the story does not):
+    the GitHub side, builds, pipelines and a stand-in stack, from emulated_stack.py, which says
+    why moto's CloudFormation cannot create the real one.
+    """
+    session = _seed_session()
+
+    @functools.cache
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)
 
@@ -462,7 +486,7 @@ def seed(endpoint_url: str) -> None:
             cloudwatch.put_metric_alarm(
                 AlarmName=name,
                 Namespace="AWS/SageMaker",
-                MetricName=ALARM_METRICS[kind],
+                MetricName=config.ALARM_METRICS[kind],
                 Dimensions=[
                     {"Name": "EndpointName", "Value": config.endpoint_name(env)},
                     {"Name": "VariantName", "Value": config.VARIANT_NAME},
@@ -489,6 +513,8 @@ def seed(endpoint_url: str) -> None:
             }
         ),
     )
+    if whole_stack:
+        emulated_stack.seed(client)
 
 
 def fire_alarm_on_next_shift(endpoint_url: str, endpoint: str, alarm: str) -> None:
@@ -512,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with running(args.port) as url:
         if not args.no_seed:
-            seed(url)
+            seed(url, whole_stack=True)
         # The seeded resources belong to the fake credentials' account: export those too.
         exports = " ".join(
             [

@@ -1,0 +1,192 @@
+"""The rest of infra/stack.yml in the local emulator: roles, builds, pipelines, a stand-in stack.
+
+Development tooling. moto's CloudFormation cannot create this stack: it skips the model package
+group, CodeBuild, CodePipeline, the alarms, bucket policies and the OIDC provider, then fails on
+GetAtt. So `emulator.seed` creates each resource the code, `doctor` and `teardown` read through
+that resource's own API (the buckets, group, alarms and execution role there; the access-log
+bucket, GitHub OIDC provider and roles, CodeBuild projects and CodePipelines here), and `seed`
+creates a stand-in stack named config.STACK_NAME: the two build log groups (kept on deletion, as
+the real stack keeps them) and, as outputs, what the real stack exports, derived from config.py
+by infra/stack.py. A test holds those to the real template's resolved outputs. Deleting the
+stand-in deletes none of the resources created here, where the real stack would delete most.
+
+The emulator holds no SageMaker images: `seed_serving_image` adds one where a test needs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.infra import stack
+
+# The role CodePipeline and CodeBuild run as; the real stack lets CloudFormation name it.
+PIPELINE_ROLE = f"{config.PROJECT}-pipelines"
+
+
+def _trust(statement: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def github_trust(subjects: set[str]) -> str:
+    """A GitHub role's trust policy, as the stack writes it: audience and subjects, exactly."""
+    host = stack.GITHUB_OIDC_HOST
+    return _trust(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": stack.github_oidc_provider_arn()},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{host}:aud": stack.GITHUB_AUDIENCE,
+                    f"{host}:sub": sorted(subjects),
+                }
+            },
+        }
+    )
+
+
+def seed(client: Callable[[str], Any]) -> None:
+    """Create the log bucket, GitHub side, builds, pipelines and their logs, the stand-in stack."""
+    s3 = client("s3")
+    location = (
+        {}
+        if config.AWS_REGION == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+    )
+    s3.create_bucket(Bucket=config.ACCESS_LOG_BUCKET, **location)
+    s3.put_bucket_versioning(
+        Bucket=config.ACCESS_LOG_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    iam = client("iam")
+    iam.create_open_id_connect_provider(
+        Url=f"https://{stack.GITHUB_OIDC_HOST}", ClientIDList=[stack.GITHUB_AUDIENCE]
+    )
+    for role_name, subjects in stack.github_subjects().items():
+        iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=github_trust(subjects),
+            MaxSessionDuration=config.GITHUB_SESSION_SECONDS,
+        )
+    # One statement per service: moto's CreatePipeline reads a single Service per statement.
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            for service in ("codepipeline.amazonaws.com", "codebuild.amazonaws.com")
+        ],
+    }
+    role_arn = iam.create_role(RoleName=PIPELINE_ROLE, AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    codebuild = client("codebuild")
+    for project, buildspec in (
+        (config.CODEBUILD_RETRAIN, config.BUILDSPEC_RETRAIN),
+        (config.CODEBUILD_DEPLOY, config.BUILDSPEC_DEPLOY),
+    ):
+        codebuild.create_project(
+            name=project,
+            # moto asks for locations even with CODEPIPELINE, where AWS ignores them.
+            source={
+                "type": "CODEPIPELINE",
+                "buildspec": buildspec,
+                "location": f"{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY}",
+            },
+            artifacts={"type": "CODEPIPELINE", "location": config.ARTIFACT_BUCKET},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            serviceRole=role_arn,
+        )
+    codepipeline = client("codepipeline")
+    deploy_stages = [
+        (f"Deploy{env.title()}", config.CODEBUILD_DEPLOY) for env in config.ENVIRONMENTS
+    ]
+    for name, builds in (
+        (config.CODEPIPELINE_RETRAIN, [("Retrain", config.CODEBUILD_RETRAIN)]),
+        (config.CODEPIPELINE_DEPLOY, deploy_stages),
+    ):
+        codepipeline.create_pipeline(pipeline=_pipeline(name, role_arn, builds))
+    # The stand-in's resources are the build log groups (moto's CloudFormation can create those,
+    # and keeps them on deletion as DeletionPolicy Retain says); its outputs are literal.
+    log_groups = {
+        f"BuildLogs{number}": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Retain",
+            "Properties": {"LogGroupName": group},
+        }
+        for number, group in enumerate(stack.RETAINED_LOG_GROUPS)
+    }
+    client("cloudformation").create_stack(
+        StackName=config.STACK_NAME,
+        TemplateBody=json.dumps(
+            {
+                "Description": "Stand-in for infra/stack.yml in the local emulator",
+                "Resources": log_groups,
+                "Outputs": {key: {"Value": value} for key, value in stack.outputs().items()},
+            }
+        ),
+    )
+
+
+def _pipeline(name: str, role_arn: str, builds: list[tuple[str, str]]) -> dict[str, Any]:
+    """A V2 pipeline: the S3 source object, then one CodeBuild stage per (stage, project)."""
+    source = {
+        "name": config.SOURCE_ACTION,
+        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+        "configuration": {
+            "S3Bucket": config.SOURCE_BUCKET,
+            "S3ObjectKey": config.SOURCE_OBJECT_KEY,
+            "PollForSourceChanges": "false",
+        },
+        "outputArtifacts": [{"name": "SourceOutput"}],
+    }
+    stages = [{"name": "Source", "actions": [source]}]
+    for stage, project in builds:
+        build = {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}
+        stages.append(
+            {
+                "name": stage,
+                "actions": [
+                    {
+                        "name": stage,
+                        "actionTypeId": build,
+                        "configuration": {"ProjectName": project},
+                        "inputArtifacts": [{"name": "SourceOutput"}],
+                    }
+                ],
+            }
+        )
+    return {
+        "name": name,
+        "roleArn": role_arn,
+        "pipelineType": "V2",
+        "artifactStore": {"type": "S3", "location": config.ARTIFACT_BUCKET},
+        "stages": stages,
+    }
+
+
+def seed_serving_image(client: Callable[[str], Any], image: str) -> None:
+    """Put `image` (registry.dkr.ecr.region.amazonaws.com/repository:tag) in the emulated ECR.
+
+    In AWS the SageMaker images live in AWS-owned registries; moto keeps a repository with that
+    registry id in the caller's account, which is enough for BatchGetImage to find it.
+    """
+    registry, rest = image.split(".", 1)[0], image.split("/", 1)[1]
+    repository, tag = rest.split(":", 1)
+    ecr = client("ecr")
+    ecr.create_repository(registryId=registry, repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    }
+    ecr.put_image(
+        registryId=registry,
+        repositoryName=repository,
+        imageTag=tag,
+        imageManifest=json.dumps(manifest),
+    )

@@ -1,0 +1,124 @@
+"""`doctor`'s engine: named read-only checks, each printing PASS, FAIL or SKIP with what to do.
+
+A check is a function of a Context that yields Results, one line each. `run` runs the checks in
+order; an AWS error inside one becomes that check's FAIL line and the others still run; a check
+whose prerequisite failed is skipped, saying which. The AWS account's checks are in
+aws_checks.py; checks of other systems (GitHub's side of the setup) plug in as more Check entries
+in the tuple `run` is given.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+
+from {{ cookiecutter.__package }} import aws
+
+# Error codes with which AWS refuses the caller rather than the request.
+DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+}
+
+
+class Status(enum.Enum):
+    """How one check came out."""
+
+    PASS = enum.auto()
+    FAIL = enum.auto()
+    SKIP = enum.auto()  # not checked, because a check it needs failed
+
+
+@dataclass(frozen=True)
+class Result:
+    """One line of the report: what was checked, what was found, and what to do about it."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        """The report line: `FAIL  name: detail -> fix`."""
+        text = f"{self.status.name}  {self.name}: {self.detail}"
+        return f"{text} -> {self.fix}" if self.fix and self.status is not Status.PASS else text
+
+
+def passed(name: str, detail: str) -> Result:
+    """A check that found what the flow needs."""
+    return Result(name, Status.PASS, detail)
+
+
+def failed(name: str, detail: str, fix: str) -> Result:
+    """A check that found something missing or wrong, and the fix."""
+    return Result(name, Status.FAIL, detail, fix)
+
+
+class Context:
+    """What the checks share: lazily made AWS clients, and facts one check leaves for the next."""
+
+    def __init__(self, client: Callable[[str], Any] = aws.client) -> None:
+        self._make_client = client
+        self._clients: dict[str, Any] = {}
+        self.facts: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        """One client per service for the whole run."""
+        if service not in self._clients:
+            self._clients[service] = self._make_client(service)
+        return self._clients[service]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named check, and the names of the checks that must pass before it means anything."""
+
+    name: str
+    run: Callable[[Context], Iterable[Result]]
+    requires: tuple[str, ...] = field(default=())
+
+
+def run(
+    checks: Sequence[Check], context: Context, echo: Callable[[str], None] = print
+) -> list[Result]:
+    """Run every check in order, print each line as it comes, and return all the results."""
+    results: list[Result] = []
+    not_passed: set[str] = set()
+    for check in checks:
+        blocked = [name for name in check.requires if name in not_passed]
+        if blocked:
+            found = [Result(check.name, Status.SKIP, f"not checked: {', '.join(blocked)} failed")]
+        else:
+            found = []
+            try:
+                for result in check.run(context):
+                    found.append(result)
+            except aws.ClientError as error:
+                found.append(failed(check.name, *_explain(error)))
+            except BotoCoreError as error:  # no credentials, no network: said by botocore
+                found.append(failed(check.name, str(error), "see the error; then run doctor again"))
+        if any(result.status is not Status.PASS for result in found):
+            not_passed.add(check.name)
+        for result in found:
+            echo(result.line())
+        results.extend(found)
+    return results
+
+
+def _explain(error: aws.ClientError) -> tuple[str, str]:
+    """(detail, fix) for an AWS error the check did not expect."""
+    code = error.response.get("Error", {}).get("Code", "Unknown")
+    message = error.response.get("Error", {}).get("Message", "")
+    detail = f"{error.operation_name} answered {code}: {message}"
+    if code in DENIED:
+        return detail, f"doctor only reads: let these credentials call {error.operation_name}"
+    return detail, "see the error; then run doctor again"
