@@ -61,7 +61,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         # Checking the AWS side (`doctor`) and removing it (`teardown`).
         *(
             f"{src}/infra/{name}.py"
-            for name in ("__init__", "aws_checks", "doctor", "stack", "teardown")
+            for name in ("__init__", "aws_checks", "doctor", "image", "stack", "teardown", "trust")
         ),
         "tests/infra/conftest.py",
         "tests/infra/test_doctor.py",

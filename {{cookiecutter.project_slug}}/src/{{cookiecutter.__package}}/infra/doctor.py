@@ -114,9 +114,14 @@ def run(
     return results
 
 
+def error_code(error: aws.ClientError) -> str:
+    """The AWS error code of a failed call."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
 def _explain(error: aws.ClientError) -> tuple[str, str]:
     """(detail, fix) for an AWS error the check did not expect."""
-    code = error.response.get("Error", {}).get("Code", "Unknown")
+    code = error_code(error) or "Unknown"
     message = error.response.get("Error", {}).get("Message", "")
     detail = f"{error.operation_name} answered {code}: {message}"
     if code in DENIED:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from {{ cookiecutter.__package }} import config
 
+# What creates or fixes all of it: doctor's advice when something is missing or differs.
+BOOTSTRAP = "run `make bootstrap` (it creates or updates the stack)"
 # GitHub's OIDC issuer, and the audience the workflows' token asks for (aws-actions'
 # configure-aws-credentials default). An account holds one OIDC provider per issuer URL.
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
