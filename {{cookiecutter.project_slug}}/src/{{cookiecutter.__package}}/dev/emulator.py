@@ -536,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("--no-seed", action="store_true", help="start empty (no stack resources)")
     args = parser.parse_args(argv)
+    # Answer as the account config.py names, so `doctor` against the emulator checks the names
+    # it would check in AWS (moto reads MOTO_ACCOUNT_ID for every request).
+    os.environ.setdefault("MOTO_ACCOUNT_ID", config.AWS_ACCOUNT_ID)
     with running(args.port) as url:
         if not args.no_seed:
             seed(url, whole_stack=True)

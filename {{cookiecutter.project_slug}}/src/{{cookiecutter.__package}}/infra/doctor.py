@@ -4,7 +4,8 @@ A check is a function of a Context that yields Results, one line each. `run` run
 order; an AWS error inside one becomes that check's FAIL line and the others still run; a check
 whose prerequisite failed is skipped, saying which. The AWS account's checks are in
 aws_checks.py; checks of other systems (GitHub's side of the setup) plug in as more Check entries
-in the tuple `run` is given.
+in the tuple `run` is given, and may read what the AWS checks found from `Context.facts`
+("outputs": the stack's outputs, once the "stack" check has run).
 """
 
 from __future__ import annotations
