@@ -11,9 +11,7 @@ failure under CI, where it must be there.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import BakedProject, bake, clean_env, uv
@@ -56,15 +54,12 @@ def old_python() -> str:
 
 
 @pytest.fixture(scope="module")
-def old_bake(
-    old_python: str, tmp_path_factory: pytest.TempPathFactory, shared_lock: Path
-) -> BakedProject:
-    """The default bake with its own environment on the old interpreter, from the shared lock."""
+def old_bake(old_python: str, tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
+    """The default bake with its own environment on the old interpreter, from its uv.lock."""
     project = bake(tmp_path_factory.mktemp("oldest"))
-    shutil.copy(shared_lock, project.path / "uv.lock")
     venv = project.path.parent / "venv-oldest"
     subprocess.run(
-        [uv(), "sync", "--frozen", "--all-groups", "--quiet", "--python", old_python],
+        [uv(), "sync", "--locked", "--all-groups", "--quiet", "--python", old_python],
         cwd=project.path,
         env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
         check=True,
