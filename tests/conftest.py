@@ -3,6 +3,8 @@
 Baking is cookiecutter's own API. Installing the baked repository's dependencies costs about a
 gigabyte, so every bake shares one environment built once per session from the default bake;
 each bake's own `src/` goes first on PYTHONPATH, so the code under test is the bake's own.
+A command run with `record=` also records every AWS request it makes (tests/iam/): the IAM
+check evaluates them against the bake's stack, and the session ends with its figures.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from cfnlint.decode import cfn_yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
+from iam import evaluation as iam_evaluation
+from iam import records as iam_records
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 FAKE_AWS = {
@@ -113,13 +117,24 @@ class BakedProject:
         }
 
     def run(
-        self, *command: str, check: bool = True, timeout: float = 600, **env: str
+        self,
+        *command: str,
+        check: bool = True,
+        timeout: float = 600,
+        record: Path | None = None,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
-        """Run a command in the repo with the shared environment first on PATH."""
+        """Run a command in the repo with the shared environment first on PATH; with `record`,
+        every AWS request it (or any Python process it starts) makes is recorded there."""
         extra = dict(env)
+        paths = []
         if self.venv is not None:
             extra["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+            paths.append(self.path / "src")
             extra["PYTHONPATH"] = str(self.path / "src")
+        if record is not None:
+            extra.update(recording_env(self.path, record))
+            extra["PYTHONPATH"] = iam_records.pythonpath(*paths)
         result = subprocess.run(
             command,
             cwd=self.path,
@@ -135,6 +150,39 @@ class BakedProject:
                 f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
             )
         return result
+
+
+def recording_env(root: Path, record: Path) -> dict[str, str]:
+    """The environment that makes a bake's Python processes record their AWS requests."""
+    package = root.name.replace("-", "_")
+    return {
+        **iam_records.environment(record, root / "src" / package),
+        "PYTHONPATH": iam_records.pythonpath(),
+    }
+
+
+# One line of figures per IAM evaluation in this session, printed at its end.
+IAM_SUMMARIES: list[str] = []
+
+
+def assert_authorized(root: Path, record: Path, label: str) -> iam_evaluation.Report:
+    """Every request recorded in `record` is one the bake's stack authorizes."""
+    report = iam_evaluation.evaluate(root, iam_records.load([record]), label)
+    IAM_SUMMARIES.append(report.summary())
+    assert report.attributed > 0, (
+        f"{label}: no request was attributed to a role\n{report.summary()}"
+    )
+    problems = report.problems()
+    assert not problems, f"{report.summary()}\n{problems}"
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The IAM check's figures: requests, identities and permissions evaluated."""
+    if IAM_SUMMARIES:
+        terminalreporter.section("IAM authorization (tests/iam)")
+        for line in IAM_SUMMARIES:
+            terminalreporter.write_line(line)
 
 
 def parse_everything(project: BakedProject) -> None:

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import BakedProject, bake, parse_everything, uv
+from conftest import BakedProject, assert_authorized, bake, parse_everything, uv
 
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
@@ -180,11 +180,26 @@ def test_config_module_holds_the_answers(baked: BakedProject) -> None:
     ]
 
 
-def test_baked_repo_gate_passes_as_baked(baked: BakedProject) -> None:
+@pytest.fixture(scope="module")
+def baked_suite(
+    baked: BakedProject, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The baked repo's own test suite, run once per bake, recording its AWS requests."""
+    record = tmp_path_factory.mktemp("aws-requests")
+    result = baked.run(
+        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False, record=record
+    )
+    return result, record
+
+
+def test_baked_repo_gate_passes_as_baked(
+    baked: BakedProject, baked_suite: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
     """The baked repo's own lint, format check and tests, with no fix-up pass first."""
     baked.run("ruff", "check", ".")
     baked.run("ruff", "format", "--check", ".")
-    result = baked.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result, _ = baked_suite
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
 
 
@@ -200,6 +215,16 @@ def test_shipped_lock_is_current(baked: BakedProject) -> None:
         check=False,
     )
     assert result.returncode == 0, f"{result.stderr}\nrun `make lock` at the template root"
+
+
+def test_stack_authorizes_every_request_of_the_baked_suite(
+    request: pytest.FixtureRequest,
+    baked: BakedProject,
+    baked_suite: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """Each AWS request a command makes in the baked suite, by the roles that run it in AWS."""
+    _, record = baked_suite
+    assert_authorized(baked.path, record, f"baked suite [{request.node.callspec.id}]")
 
 
 def test_rejected_bake_leaves_nothing(tmp_path: Path) -> None:

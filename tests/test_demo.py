@@ -2,7 +2,8 @@
 
 Then the same story (without its lint-and-test stage, which test_bake.py runs) for the other
 combinations, so every strategy and approval mode goes through register -> approve -> deploy ->
-alarm rollback -> rollback on the local emulator.
+alarm rollback -> rollback on the local emulator. Every AWS request the story's commands make
+is recorded, and the bake's stack must authorize each for the roles that run it (tests/iam/).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import COMBINATIONS, TEMPLATE, bake, clean_env, rendered_answers, uv
+from conftest import (
+    COMBINATIONS,
+    TEMPLATE,
+    assert_authorized,
+    bake,
+    clean_env,
+    recording_env,
+    rendered_answers,
+    uv,
+)
 
 STAGES = [
     "pull request: ruff check",
@@ -52,10 +62,13 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> None:
 
 def test_make_demo(tmp_path: Path) -> None:
     """The README's first command, as a user runs it (with the demo folder moved to tmp)."""
+    demo = tmp_path / "demo"
+    root = demo / rendered_answers()["project_slug"]
+    record = tmp_path / "aws-requests"
     result = subprocess.run(
-        ["make", "demo", f"DEMO_DIR={tmp_path}", f"UV={uv()}"],
+        ["make", "demo", f"DEMO_DIR={demo}", f"UV={uv()}"],
         cwd=TEMPLATE,
-        env=clean_env(),
+        env=clean_env(**recording_env(root, record)),
         capture_output=True,
         text=True,
         timeout=1200,
@@ -63,13 +76,18 @@ def test_make_demo(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     check_story(result.stdout, rendered_answers(), gate=True)
+    assert_authorized(root, record, "make demo (story with its gate)")
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS[1:])
 def test_story_in_every_other_combination(
-    answers: dict[str, str], tmp_path: Path, shared_venv: Path
+    request: pytest.FixtureRequest, answers: dict[str, str], tmp_path: Path, shared_venv: Path
 ) -> None:
-    project = bake(tmp_path, **answers)
+    project = bake(tmp_path / "bake", **answers)
     project.venv = shared_venv
-    result = project.run("python", "-m", project.package, "story", "--skip-gate", timeout=600)
+    record = tmp_path / "aws-requests"
+    result = project.run(
+        "python", "-m", project.package, "story", "--skip-gate", timeout=600, record=record
+    )
     check_story(result.stdout, project.answers, gate=False)
+    assert_authorized(project.path, record, f"story [{request.node.callspec.id}]")

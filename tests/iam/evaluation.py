@@ -118,7 +118,8 @@ def load_stack(root: Path) -> Any:
         spec = importlib.util.spec_from_file_location(
             "_baked_stack", root / "tests" / "infra" / "cloudformation.py"
         )
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module.load()
@@ -130,9 +131,19 @@ def node(stack: Any, role: str) -> Node:
     document = {"Version": "2012-10-17", "Statement": stack.statements(role)}
     trust = stack.props(role)["AssumeRolePolicyDocument"]
     return Node(
-        arn, f"AROA{role.upper()}", [Policy(arn, role, document)],
-        None, trust, None, 0, False, False, None, False, None,
-    )  # fmt: skip
+        arn,
+        f"AROA{role.upper()}",
+        [Policy(arn, role, document)],
+        None,
+        trust,
+        None,
+        0,
+        False,
+        False,
+        None,
+        False,
+        None,
+    )
 
 
 def bucket_policies(stack: Any) -> dict[str, dict[str, Any]]:
@@ -211,10 +222,13 @@ def evaluate(root: Path, requests: list[Request], label: str, stack: Any = None)
             whose = roles
             if rule.whose == rules.EXECUTION_ROLE:
                 arns = passed.get(request.invocation_id or "", set())
-                whose = sorted(
-                    identities.role_by_arn(stack, arn) or f"(not in the stack) {arn}"
-                    for arn in arns
-                ) or sagemaker_roles
+                whose = (
+                    sorted(
+                        identities.role_by_arn(stack, arn) or f"(not in the stack) {arn}"
+                        for arn in arns
+                    )
+                    or sagemaker_roles
+                )
             for permission in rule.needs(request, stack.account, stack.partition):
                 for role in whose:
                     needed.setdefault(Check(role, permission), (request, rule))

@@ -135,7 +135,9 @@ def workflow_runners(root: Path, stack: Any, package: str) -> Iterator[Runner]:
             if not logins:
                 continue
             role_expression = EXPRESSION.fullmatch(steps[logins[0]]["with"]["role-to-assume"])
-            variable = re.fullmatch(r"vars\.(\w+)", role_expression.group(1) if role_expression else "")
+            variable = re.fullmatch(
+                r"vars\.(\w+)", role_expression.group(1) if role_expression else ""
+            )
             if variable is None:
                 raise AssertionError(f"{path.name} {job_id}: role-to-assume is not a variable")
             job_environment = job.get("environment")

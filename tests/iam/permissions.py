@@ -292,4 +292,3 @@ def arn_fits(action: str, arn: str) -> bool:
         for t in types
         if t
     )
-

@@ -74,9 +74,14 @@ CREATED = {
 def _tag_on_create(request: Request, account: str, partition: str) -> list[Permission]:
     kind, param = CREATED[request.operation]
     placeholder = "".join(p.title() for p in kind.split("-")) + "Name"
-    arn = _arn("sagemaker:AddTags", kind, request, account, partition, **{
-        placeholder: request.params[param]
-    })  # fmt: skip
+    arn = _arn(
+        "sagemaker:AddTags",
+        kind,
+        request,
+        account,
+        partition,
+        **{placeholder: request.params[param]},
+    )
     return [Permission("sagemaker:AddTags", arn)]
 
 
@@ -86,10 +91,14 @@ def _rollback_alarms(request: Request, account: str, partition: str) -> list[Per
         Permission(
             "cloudwatch:DescribeAlarms",
             _arn(
-                "cloudwatch:DescribeAlarms", "alarm", request, account, partition,
+                "cloudwatch:DescribeAlarms",
+                "alarm",
+                request,
+                account,
+                partition,
                 AlarmName=alarm["AlarmName"],
             ),
-        )  # fmt: skip
+        )
         for alarm in alarms
     ]
 
@@ -164,9 +173,11 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html",
         "to return composite alarms, cloudwatch:DescribeAlarms must be scoped to *",
         CALLER,
-        lambda r: r.service == "cloudwatch"
-        and r.operation == "DescribeAlarms"
-        and "CompositeAlarm" in (r.params.get("AlarmTypes") or []),
+        lambda r: (
+            r.service == "cloudwatch"
+            and r.operation == "DescribeAlarms"
+            and "CompositeAlarm" in (r.params.get("AlarmTypes") or [])
+        ),
         _composite_alarms,
     ),
     Rule(
@@ -174,9 +185,11 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
         "a request that names a role for a service to assume needs iam:PassRole on it",
         CALLER,
-        lambda r: r.service == "sagemaker"
-        and bool(PASSED_ROLE.get(r.operation))
-        and PASSED_ROLE[r.operation] in r.params,
+        lambda r: (
+            r.service == "sagemaker"
+            and bool(PASSED_ROLE.get(r.operation))
+            and PASSED_ROLE[r.operation] in r.params
+        ),
         _passed_role,
     ),
     Rule(
@@ -184,7 +197,9 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html#grant-tagging-permissions",
         "creating a SageMaker resource with tags needs sagemaker:AddTags on it",
         CALLER,
-        lambda r: r.service == "sagemaker" and r.operation in CREATED and bool(r.params.get("Tags")),
+        lambda r: (
+            r.service == "sagemaker" and r.operation in CREATED and bool(r.params.get("Tags"))
+        ),
         _tag_on_create,
     ),
     Rule(
@@ -201,8 +216,9 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html",
         "the execution role must be allowed cloudwatch:DescribeAlarms on the auto-rollback alarms",
         EXECUTION_ROLE,
-        lambda r: _is("sagemaker", "UpdateEndpoint", "CreateEndpoint")(r)
-        and _has_rollback_alarms(r),
+        lambda r: (
+            _is("sagemaker", "UpdateEndpoint", "CreateEndpoint")(r) and _has_rollback_alarms(r)
+        ),
         _rollback_alarms,
     ),
     Rule(
@@ -211,8 +227,12 @@ RULES: tuple[Rule, ...] = (
         "the model's execution role pulls the container image: ecr:GetAuthorizationToken on *, "
         "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage",
         EXECUTION_ROLE,
-        lambda r: _is("sagemaker", "CreateModel")(r)
-        and bool(ECR_IMAGE.match(str((r.params.get("PrimaryContainer") or {}).get("Image", "")))),
+        lambda r: (
+            _is("sagemaker", "CreateModel")(r)
+            and bool(
+                ECR_IMAGE.match(str((r.params.get("PrimaryContainer") or {}).get("Image", "")))
+            )
+        ),
         _image_pull,
     ),
     Rule(
@@ -220,9 +240,11 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms",
         "the model's execution role reads ModelDataUrl with s3:GetObject",
         EXECUTION_ROLE,
-        lambda r: _is("sagemaker", "CreateModel")(r)
-        and str((r.params.get("PrimaryContainer") or {}).get("ModelDataUrl", "")).startswith(
-            "s3://"
+        lambda r: (
+            _is("sagemaker", "CreateModel")(r)
+            and str((r.params.get("PrimaryContainer") or {}).get("ModelDataUrl", "")).startswith(
+                "s3://"
+            )
         ),
         _model_data,
     ),

@@ -108,9 +108,11 @@ def alarm_states(cw: Any, names: list[str]) -> dict[str, str]:
     if not names:
         # DescribeAlarms without names lists every alarm in the account.
         return {}
-    found = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-    alarms = found.get("MetricAlarms", []) + found.get("CompositeAlarms", [])
-    return {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
+    # Metric alarms only: asking for composite alarms too needs cloudwatch:DescribeAlarms on "*"
+    # (CloudWatch API reference, DescribeAlarms), and the deploy roles may read only their own
+    # environment's alarms, which are all metric alarms (infra/stack.yml).
+    found = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])
+    return {alarm["AlarmName"]: alarm["StateValue"] for alarm in found.get("MetricAlarms", [])}
 
 
 def watch(
