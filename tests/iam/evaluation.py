@@ -78,8 +78,16 @@ class Report:
             f"{self.label}: {self.recorded} requests recorded, {self.attributed} attributed "
             f"and evaluated, {len(self.identities)} identities "
             f"({', '.join(sorted(self.identities))}), {len(self.checks)} distinct "
-            f"(identity, action, resource) permissions, {len(self.denials)} denied"
+            f"(identity, action, resource) permissions, {len(self.denials)} denied; "
+            f"not attributed: {self.recorded - self.attributed} ({self._unattributed()})"
         )
+
+    def _unattributed(self) -> str:
+        kinds = Counter(
+            "commands no role runs" if reason.startswith("`") else reason
+            for reason in self.unattributed.elements()
+        )
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "none"
 
     def problems(self) -> str:
         """Every denial and unmapped request, one paragraph each (empty: none)."""

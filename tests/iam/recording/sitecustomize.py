@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +66,16 @@ def _invocation(frame: Any) -> dict[str, Any] | None:
 
 
 # One id per run of the command line's main(): keyed by its parsed arguments, which are kept
-# alive here so that no later run can reuse their id().
+# alive here so that no later run can reuse their id(); a process's prefix is random, as pids
+# are reused.
 _INVOCATIONS: dict[int, tuple[Any, str]] = {}
+_PROCESS = uuid.uuid4().hex[:12]
 
 
 def _invocation_id(args: Any) -> str:
     kept = _INVOCATIONS.get(id(args))
     if kept is None:
-        kept = _INVOCATIONS[id(args)] = (args, f"{os.getpid()}-{len(_INVOCATIONS) + 1}")
+        kept = _INVOCATIONS[id(args)] = (args, f"{_PROCESS}-{len(_INVOCATIONS) + 1}")
     return kept[1]
 
 
