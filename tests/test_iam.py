@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BakedProject, assert_authorized, bake, recording_env
+from conftest import IAM_SUMMARIES, BakedProject, assert_authorized, bake, recording_env
 from iam import evaluation, identities, permissions, records, rules
 from iam.evaluation import Check
 from iam.permissions import Permission
@@ -310,6 +310,10 @@ def test_removing_a_needed_permission_fails_the_check(
     with pytest.raises(AssertionError) as failure:
         assert_authorized(broken, emulator_run, "emulator tests, prod's UpdateEndpoint removed")
     message = str(failure.value)
+    # The session's closing figures show the failure too: its first denial, as reported.
+    IAM_SUMMARIES.append(
+        "  first of them: " + message[message.index("DENIED ") :].split("\nDENIED")[0]
+    )
     endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{default_bake.path.name}-prod"
     for role in ("GitHubDeployRoleProd", "DeployBuildRole"):
         assert f"DENIED {role}: sagemaker:UpdateEndpoint on {endpoint}\n" in message
