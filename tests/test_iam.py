@@ -9,6 +9,7 @@ one permission the code needs fails the check, naming the request and the role.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -312,7 +313,7 @@ def test_removing_a_needed_permission_fails_the_check(
     message = str(failure.value)
     # The session's closing figures show the failure too: its first denial, as reported.
     IAM_SUMMARIES.append(
-        "  first of them: " + message[message.index("DENIED ") :].split("\nDENIED")[0]
+        "  first of them: " + re.split(r"\n\s*DENIED", message[message.index("DENIED ") :])[0]
     )
     endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{default_bake.path.name}-prod"
     for role in ("GitHubDeployRoleProd", "DeployBuildRole"):
