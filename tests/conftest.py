@@ -105,7 +105,7 @@ class BakedProject:
 
     def files(self) -> set[str]:
         """Every file, relative, excluding what running commands in it leaves behind."""
-        skip = {".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
+        skip = {".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
         return {
             p.relative_to(self.path).as_posix()
             for p in self.path.rglob("*")

@@ -35,9 +35,9 @@ ENDPOINT_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:endpoint/{ENDPO
 PACKAGE_ARN = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:model-package/{config.MODEL_PACKAGE_GROUP}/2"
 )
-OLD_CONFIG = f"{ENDPOINT}-v1-20240101000000"
+OLD_CONFIG = f"{ENDPOINT}-20240101000000"
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
-NEW_CONFIG = f"{ENDPOINT}-v2-{NOW:%Y%m%d%H%M%S}"
+NEW_CONFIG = config.deployment_resource_name(ENV, NOW)
 ALARMS = config.alarm_names(ENV)
 PACKAGE = {
     "ModelPackageArn": PACKAGE_ARN,

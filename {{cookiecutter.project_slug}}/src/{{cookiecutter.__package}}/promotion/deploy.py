@@ -146,7 +146,7 @@ def deploy(
         return ExitCode.OK
 
     started_at = now()
-    resource = f"{name}-v{version}-{started_at:%Y%m%d%H%M%S}"
+    resource = config.deployment_resource_name(env, started_at)
     common_tags = [
         {"Key": "project", "Value": config.PROJECT},
         {"Key": history.TAG_VERSION, "Value": str(version)},
