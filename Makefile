@@ -16,8 +16,15 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# One line while installing (uv's package list goes to build/install.log). Bytecode compiled at
+# install only where Python may not write it on first use (PYTHONDONTWRITEBYTECODE): the
+# generated Makefile says why, with the measurements.
+COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
 .venv/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	@mkdir -p build
+	@echo "install: the template's tooling into .venv (log: build/install.log)"
+	@$(UV) sync --frozen $(COMPILE) > build/install.log 2>&1 || { \
+		tail -n 20 build/install.log >&2; echo "install failed: see build/install.log" >&2; exit 1; }
 	@touch $@
 
 install: .venv/.installed ## Create .venv with the template's tooling

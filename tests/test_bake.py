@@ -28,6 +28,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/__init__.py",
         f"{src}/__main__.py",
         f"{src}/aws.py",
+        f"{src}/aws_failures.py",
         f"{src}/config.py",
         f"{src}/errors.py",
         f"{src}/github.py",
@@ -46,6 +47,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ),
         "tests/conftest.py",
         "tests/request_validation.py",
+        "tests/test_aws_failures.py",
         "tests/test_budgets.py",
         "tests/test_cli.py",
         "tests/test_config.py",
@@ -53,6 +55,8 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_request_validation.py",
         # The AWS side, and the test that holds its names to config.py.
         "infra/stack.yml",
+        "infra/bootstrap.sh",
+        "tests/infra/test_bootstrap.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
         # The ML steps, the sample data and the local flow.
@@ -98,10 +102,12 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "rollback",
                 "shift",
                 "smoke",
+                "timeline",
             )
         ),
         "tests/promotion/test_deploy.py",
         "tests/promotion/test_registry.py",
+        "tests/promotion/test_timeline.py",
         # Development tooling: the local AWS emulator and the offline story.
         f"{src}/dev/__init__.py",
         f"{src}/dev/emulator.py",

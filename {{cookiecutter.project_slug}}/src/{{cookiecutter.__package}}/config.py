@@ -42,6 +42,9 @@ SKLEARN_CONTAINER_VERSION = "1.4.2"
 # (see data/README.md): the local flow, the smoke test and `pipeline upsert` read it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
+# Where `deploy` and `rollback` draw each deployment's timeline (a PNG per endpoint config); the
+# deploy workflows upload this folder as the run's artifact.
+DEPLOY_TIMELINES = REPO_ROOT / "build" / "deploy"
 
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.

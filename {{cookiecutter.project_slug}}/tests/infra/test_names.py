@@ -356,7 +356,11 @@ def test_retrain_workflow_runs_on_the_branches_the_role_trusts() -> None:
 
 def test_make_bootstrap_deploys_the_named_stack() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    script = (ROOT / "infra" / "bootstrap.sh").read_text(encoding="utf-8")
     assert re.search(rf"^STACK_NAME := {re.escape(config.STACK_NAME)}$", makefile, re.MULTILINE)
-    assert "--template-file infra/stack.yml" in makefile
+    assert "bash infra/bootstrap.sh" in makefile
+    assert "--template-file infra/stack.yml" in script
+    for variable in (config.RETRAIN_ROLE_ARN_VARIABLE, config.DEPLOY_ROLE_ARN_VARIABLE):
+        assert f"gh variable set {variable} " in script
     assert f"AWS_ACCOUNT_ID := {config.AWS_ACCOUNT_ID}" in makefile
     assert f"AWS_REGION := {config.AWS_REGION}" in makefile

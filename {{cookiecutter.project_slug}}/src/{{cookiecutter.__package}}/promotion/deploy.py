@@ -18,12 +18,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.github import write_job_summary
-from {{ cookiecutter.__package }}.promotion import history, smoke
+from {{ cookiecutter.__package }}.promotion import history, smoke, timeline
 from {{ cookiecutter.__package }}.promotion.endpoint import (
     IN_PROGRESS,
     Clients,
@@ -79,8 +80,9 @@ def preflight(
     missing = [name for name in names if name not in states]
     if missing:
         raise CliError(
-            f"rollback alarm(s) missing: {', '.join(missing)} (deploy the stack in infra/)",
-            ExitCode.REFUSED,
+            f"rollback alarm(s) missing in {aws.region_text()}: {', '.join(missing)}; "
+            "`make bootstrap` creates them",
+            ExitCode.NOT_SET_UP,
         )
     firing = [name for name in names if states[name] == "ALARM"]
     if firing:
@@ -182,6 +184,17 @@ def deploy(
     outcome = watch(
         clients, name, resource, alarms, timeout, settings, clock=clock, sleep=sleep, echo=echo
     )
+    picture = timeline.draw(
+        outcome.samples,
+        resource,
+        policy if endpoint is not None else {},
+        config.ENDPOINT_INSTANCE_COUNT,
+        f"{name}: version {version} ({strategy}), {outcome.status} on "
+        f"{'the new' if outcome.config_name == resource else 'the old'} config",
+        config.DEPLOY_TIMELINES / f"{resource}.png",
+    )
+    shown = _relative(picture) if picture else "not drawn (matplotlib is not installed)"
+    echo(f"timeline: {shown}")
     summary = [
         f"### Deploy {config.PROJECT} to {env}",
         "",
@@ -192,6 +205,7 @@ def deploy(
         f"| Strategy | {strategy} |",
         f"| Endpoint config | `{resource}` |",
         f"| Result | {outcome.status} after {outcome.elapsed:.0f}s |",
+        f"| Timeline | `{shown}` (the run's `deploy-timeline` artifact) |",
     ]
     try:
         judge(outcome, resource, name)
@@ -219,3 +233,11 @@ def deploy(
     echo(f"smoke test passed: {len(predictions)} predictions")
     write_job_summary("\n".join([*summary, f"| Smoke test | passed ({len(predictions)} rows) |"]))
     return ExitCode.OK
+
+
+def _relative(path: Path) -> str:
+    """The path from the repository root when it is inside it (as a workflow names files)."""
+    try:
+        return path.relative_to(config.REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
