@@ -43,8 +43,9 @@ SKLEARN_CONTAINER_VERSION = "1.4.2"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
 # Where `deploy` and `rollback` draw each deployment's timeline (a PNG per endpoint config); the
-# deploy workflows upload this folder as the run's artifact.
-DEPLOY_TIMELINES = REPO_ROOT / "build" / "deploy"
+# deploy workflows upload this folder, relative to the repository, as the run's artifact.
+DEPLOY_TIMELINES_FOLDER = "build/deploy"
+DEPLOY_TIMELINES = REPO_ROOT / DEPLOY_TIMELINES_FOLDER
 
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.

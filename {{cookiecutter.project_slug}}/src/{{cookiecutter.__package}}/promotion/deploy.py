@@ -28,6 +28,7 @@ from {{ cookiecutter.__package }}.promotion import history, smoke, timeline
 from {{ cookiecutter.__package }}.promotion.endpoint import (
     IN_PROGRESS,
     Clients,
+    Outcome,
     alarm_states,
     describe_endpoint,
     endpoint_tags,
@@ -189,8 +190,7 @@ def deploy(
         resource,
         policy if endpoint is not None else {},
         config.ENDPOINT_INSTANCE_COUNT,
-        f"{name}: version {version} ({strategy}), {outcome.status} on "
-        f"{'the new' if outcome.config_name == resource else 'the old'} config",
+        f"{name}: version {version} ({strategy}), {_verdict(outcome, resource)}",
         config.DEPLOY_TIMELINES / f"{resource}.png",
     )
     shown = _relative(picture) if picture else "not drawn (matplotlib is not installed)"
@@ -241,3 +241,10 @@ def _relative(path: Path) -> str:
         return path.relative_to(config.REPO_ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def _verdict(outcome: Outcome, new_config: str) -> str:
+    """Where the endpoint ended up, in the words of the timeline's title."""
+    if outcome.status != "InService":
+        return outcome.status
+    return "serving it" if outcome.config_name == new_config else "rolled back"

@@ -91,7 +91,8 @@ def draw(
     except ImportError:
         return None
     times = [s.seconds for s in samples]
-    end = max(times[-1], times[0] + 1)
+    # The last state holds a little past the last poll, so that it shows.
+    end = times[-1] + max(0.05 * (times[-1] - times[0]), 0.05)
     alarms = sorted({name for s in samples for name in s.alarms})
     fig, (share_ax, alarm_ax) = plt.subplots(
         2, 1, figsize=(8, 2.5 + 0.4 * len(alarms)), sharex=True, height_ratios=[3, 1 + len(alarms)]
