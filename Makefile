@@ -7,10 +7,10 @@ RUN := $(UV) run --frozen
 DEMO_DIR := build/demo
 DEMO_SLUG := tumor-classifier
 
-.PHONY: help install lint format test demo lock clean
+.PHONY: help install lint format test test-fast demo lock clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -41,6 +41,16 @@ test: install ## Run every template test: bake each option combination and gate 
 	$(RUN) ruff check hooks tests
 	$(RUN) ruff format --check hooks tests
 	$(RUN) pytest
+
+# The tier to run while editing: the hooks, hostile answers, file sets, the docs and the name
+# limits, without the baked project's environment (the tests that need it are marked slow).
+FAST_TESTS := tests/test_hooks.py tests/test_hostile.py tests/test_bake.py tests/test_docs.py \
+	tests/test_names.py
+
+test-fast: install ## The fast tier (about a minute): hooks, hostile answers, file sets, docs, names
+	$(RUN) ruff check hooks tests
+	$(RUN) ruff format --check hooks tests
+	$(RUN) pytest -m "not slow" $(FAST_TESTS)
 
 demo: install ## Bake the template with its defaults into build/demo and run the baked repo's main job
 	rm -rf $(DEMO_DIR)
