@@ -23,9 +23,11 @@ from urllib.parse import parse_qs
 
 import boto3
 import pytest
+from botocore import exceptions as botocore_errors
 from test_cli import _runnable
 
 from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }}.aws_failures import explain
 from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import ExitCode
 
@@ -425,3 +427,66 @@ def test_a_failure_that_is_not_aws_keeps_its_traceback(monkeypatch: pytest.Monke
     monkeypatch.setattr(registry_cli, "list_versions", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["registry", "list"])
+
+
+def _client_error(code: str, message: str, status: int = 400) -> Exception:
+    response = {"Error": {"Code": code, "Message": message}}
+    response["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return botocore_errors.ClientError(response, "CreateEndpoint")
+
+
+@pytest.mark.parametrize(
+    ("make_error", "code", "says"),
+    [
+        (
+            lambda: _client_error("ResourceLimitExceeded", "ml.m5.large for endpoint usage: 0"),
+            ExitCode.NOT_SET_UP,
+            "an AWS quota is too small for CreateEndpoint",
+        ),
+        (
+            lambda: _client_error("ServiceUnavailable", "try later", 503),
+            ExitCode.AWS_UNREACHABLE,
+            "AWS failed CreateEndpoint (ServiceUnavailable) on all 5 attempts",
+        ),
+        (
+            lambda: _client_error("ValidationException", "1 validation error detected"),
+            ExitCode.USAGE,
+            "AWS refused CreateEndpoint as invalid: 1 validation error detected",
+        ),
+        (
+            lambda: botocore_errors.ParamValidationError(
+                report="Invalid length for parameter ModelPackageName, value: 0"
+            ),
+            ExitCode.USAGE,
+            "invalid AWS request: Invalid length for parameter ModelPackageName",
+        ),
+        (
+            lambda: botocore_errors.ProfileNotFound(profile="dev"),
+            ExitCode.AWS_ACCESS,
+            "The config profile (dev) could not be found (AWS_PROFILE)",
+        ),
+    ],
+    ids=["quota", "unavailable", "invalid-request", "invalid-parameter", "no-such-profile"],
+)
+def test_the_rest_of_the_failure_table(make_error: Callable, code: ExitCode, says: str) -> None:
+    failure = explain(make_error())
+    assert failure is not None
+    assert failure.code == code
+    assert says in str(failure)
+    assert "\n" not in str(failure)
+
+
+def test_a_failure_wrapped_by_a_library_is_still_explained() -> None:
+    try:
+        try:
+            raise _client_error("ExpiredTokenException", "expired")
+        except Exception as inner:
+            raise RuntimeError("the SDK's own wrapper") from inner
+    except RuntimeError as outer:
+        failure = explain(outer)
+    assert failure is not None
+    assert failure.code == ExitCode.AWS_ACCESS
+
+
+def test_an_unknown_aws_error_is_not_explained_away() -> None:
+    assert explain(_client_error("SomethingNew", "never seen before")) is None
