@@ -7,17 +7,24 @@ RUN := $(UV) run --frozen
 DEMO_DIR := build/demo
 DEMO_SLUG := tumor-classifier
 
-.PHONY: help install lint format test demo lock clean
+.PHONY: help install lint format test test-fast demo lock clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# One line while installing (uv's package list goes to build/install.log). Bytecode compiled at
+# install only where Python may not write it on first use (PYTHONDONTWRITEBYTECODE): the
+# generated Makefile says why, with the measurements.
+COMPILE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
 .venv/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	@mkdir -p build
+	@echo "install: the template's tooling into .venv (log: build/install.log)"
+	@$(UV) sync --frozen $(COMPILE) > build/install.log 2>&1 || { \
+		tail -n 20 build/install.log >&2; echo "install failed: see build/install.log" >&2; exit 1; }
 	@touch $@
 
 install: .venv/.installed ## Create .venv with the template's tooling
@@ -34,6 +41,16 @@ test: install ## Run every template test: bake each option combination and gate 
 	$(RUN) ruff check hooks tests
 	$(RUN) ruff format --check hooks tests
 	$(RUN) pytest
+
+# The tier to run while editing: the hooks, hostile answers, file sets, the docs and the name
+# limits, without the baked project's environment (the tests that need it are marked slow).
+FAST_TESTS := tests/test_hooks.py tests/test_hostile.py tests/test_bake.py tests/test_docs.py \
+	tests/test_names.py
+
+test-fast: install ## The fast tier (about a minute): hooks, hostile answers, file sets, docs, names
+	$(RUN) ruff check hooks tests
+	$(RUN) ruff format --check hooks tests
+	$(RUN) pytest -m "not slow" $(FAST_TESTS)
 
 demo: install ## Bake the template with its defaults into build/demo and run the baked repo's main job
 	rm -rf $(DEMO_DIR)

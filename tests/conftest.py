@@ -109,7 +109,7 @@ class BakedProject:
 
     def files(self) -> set[str]:
         """Every file, relative, excluding what running commands in it leaves behind."""
-        skip = {".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
+        skip = {".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
         return {
             p.relative_to(self.path).as_posix()
             for p in self.path.rglob("*")
@@ -189,7 +189,7 @@ def parse_everything(project: BakedProject) -> None:
     """Every TOML, YAML, JSON and Python file of a bake parses (CloudFormation with its tags)."""
     for name in project.files():
         text = project.read(name)
-        if name.startswith("infra/"):
+        if name.startswith("infra/") and name.endswith(".yml"):
             cfn_yaml.loads(text)
         elif name.endswith(".toml"):
             tomllib.loads(text)
@@ -240,10 +240,22 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS)
-def baked(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_venv: Path
+def bake_only(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> BakedProject:
-    """Each named combination, baked once per test module, with the shared environment."""
-    project = bake(tmp_path_factory.mktemp("bake"), **request.param)
-    project.venv = shared_venv
-    return project
+    """Each named combination, baked once per test module, for tests that only read its files."""
+    return bake(tmp_path_factory.mktemp("bake"), **request.param)
+
+
+@pytest.fixture(scope="module")
+def baked(bake_only: BakedProject, shared_venv: Path) -> BakedProject:
+    """Each named combination with the shared environment, to run commands in it."""
+    bake_only.venv = shared_venv
+    return bake_only
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the baked project's environment is slow: `make test-fast` skips it."""
+    for item in items:
+        if "shared_venv" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -29,6 +29,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/__init__.py",
         f"{src}/__main__.py",
         f"{src}/aws.py",
+        f"{src}/aws_failures.py",
         f"{src}/config.py",
         f"{src}/errors.py",
         f"{src}/github.py",
@@ -49,6 +50,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ),
         "tests/conftest.py",
         "tests/request_validation.py",
+        "tests/test_aws_failures.py",
         "tests/test_budgets.py",
         "tests/test_cli.py",
         "tests/test_config.py",
@@ -56,6 +58,8 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/test_request_validation.py",
         # The AWS side, and the test that holds its names to config.py.
         "infra/stack.yml",
+        "infra/bootstrap.sh",
+        "tests/infra/test_bootstrap.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
         # Checking the AWS side (`doctor`) and removing it (`teardown`).
@@ -110,10 +114,12 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "rollback",
                 "shift",
                 "smoke",
+                "timeline",
             )
         ),
         "tests/promotion/test_deploy.py",
         "tests/promotion/test_registry.py",
+        "tests/promotion/test_timeline.py",
         # Development tooling: the local AWS emulator and the offline story.
         f"{src}/dev/__init__.py",
         f"{src}/dev/archive.py",
@@ -132,30 +138,30 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
     } | ({".github/workflows/promote.yml"} if answers["branching_model"] == "gitflow" else set())
 
 
-def test_exact_file_set(baked: BakedProject) -> None:
-    assert baked.files() == expected_files(baked.answers, baked.package)
+def test_exact_file_set(bake_only: BakedProject) -> None:
+    assert bake_only.files() == expected_files(bake_only.answers, bake_only.package)
 
 
 # GitHub's own expressions `${{ ... }}` are meant to survive baking; nothing else may.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
 
-def test_no_leftover_jinja(baked: BakedProject) -> None:
+def test_no_leftover_jinja(bake_only: BakedProject) -> None:
     leftovers = [
         f"{name}: {line.strip()}"
-        for name in sorted(baked.files())
-        for line in baked.read(name).splitlines()
+        for name in sorted(bake_only.files())
+        for line in bake_only.read(name).splitlines()
         if LEFTOVER_JINJA.search(line)
     ]
     assert leftovers == []
 
 
-def test_config_files_parse_and_carry_answers(baked: BakedProject) -> None:
-    parse_everything(baked)
-    pyproject = tomllib.loads(baked.read("pyproject.toml"))
-    assert pyproject["project"]["name"] == baked.path.name
-    assert pyproject["project"]["description"] == baked.answers["description"]
-    assert baked.read(".python-version").strip() == baked.answers["python_version"]
+def test_config_files_parse_and_carry_answers(bake_only: BakedProject) -> None:
+    parse_everything(bake_only)
+    pyproject = tomllib.loads(bake_only.read("pyproject.toml"))
+    assert pyproject["project"]["name"] == bake_only.path.name
+    assert pyproject["project"]["description"] == bake_only.answers["description"]
+    assert bake_only.read(".python-version").strip() == bake_only.answers["python_version"]
 
 
 def test_config_module_holds_the_answers(baked: BakedProject) -> None:

@@ -40,8 +40,9 @@ STAGES = [
 ]
 
 
-def check_story(output: str, answers: dict[str, str], gate: bool) -> None:
-    """Every stage printed its line in order, the alarm rolled prod back, and v1 serves."""
+def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
+    """Every stage printed its line in order, the alarm rolled prod back, and v1 serves; return
+    the rollback's timeline picture, relative to the project."""
     lines = [line for line in output.splitlines() if re.match(r"\[\s*\d+\] ", line)]
     expected = STAGES if gate else STAGES[3:]
     strategy = answers["deployment_strategy"]
@@ -54,10 +55,18 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> None:
     assert [re.sub(r"^\[\s*\d+\] ", "", line).split("  ")[0].strip() for line in lines] == expected
     status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
     assert f"-> version 1 {status}" in output
-    assert "exit 4: error: SageMaker rolled the deployment back" in output
+    # The intended rollback reads as intended, with its timeline picture.
+    rollback = r"rolled back, as expected \(exit 4\); picture: (build/deploy/\S+\.png)"
+    picture = re.search(rollback, output)
+    assert picture, "the story's rollback stage names its timeline"
+    # It closes with where its reports are and what to do next.
+    assert re.search(rf"^  {re.escape(picture[1])}  prod's rolled-back traffic", output, re.M)
+    assert re.search(r"^  build/story/v2/\S+/report\.md  the second model's", output, re.M)
+    assert "Next: README.md, 'Set up AWS'" in output
     assert lines[-1].endswith("staging InService v1, prod InService v1")
     assert re.search(r"^2\s+Rejected\s", output, re.M), "the registry table shows v2 Rejected"
     assert re.search(r"^total\s+\d+\.\d+s$", output, re.M)
+    return picture[1]
 
 
 def test_make_demo(tmp_path: Path) -> None:
@@ -75,7 +84,11 @@ def test_make_demo(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    check_story(result.stdout, rendered_answers(), gate=True)
+    # A quiet first run: the bake, the install's one line, then the story (stderr included).
+    before_story = result.stdout[: result.stdout.index("local AWS emulator on")].splitlines()
+    assert len(before_story) + len(result.stderr.splitlines()) < 60, result.stdout[:4000]
+    picture = check_story(result.stdout, rendered_answers(), gate=True)
+    assert (root / picture).read_bytes().startswith(b"\x89PNG")
     assert_authorized(root, record, "make demo (story with its gate)")
 
 

@@ -59,7 +59,7 @@ REFUSED = [
     # "{{ 7*7 }}" arrives as "49"; as a project name that gives the slug "49", which is refused.
     pytest.param({"project_name": "{{ 7*7 }}"}, "project_slug '49'", id="jinja-expression"),
     pytest.param({"project_name": LONG}, "project_name must be at most 80", id="very-long-name"),
-    pytest.param({"project_slug": "x" * 60}, "must be 3-24 characters", id="very-long-slug"),
+    pytest.param({"project_slug": "x" * 60}, "must be 3-40 characters", id="very-long-slug"),
     pytest.param({"project_slug": "9lives"}, "starting with a letter", id="leading-digit"),
     pytest.param({"project_slug": "import"}, "shadows a Python keyword", id="python-keyword"),
     pytest.param({"description": "line one\nline two"}, "single line", id="newline"),

@@ -7,6 +7,7 @@ the stack skips must say why next to the skip.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,17 @@ def test_every_checkov_skip_says_why(baked: BakedProject) -> None:
     assert skips, "expected the justified skips (access-log bucket, log group encryption)"
     unexplained = [name for name, skip in skips if len(str(skip.get("comment", "")).split()) < 5]
     assert unexplained == []
+
+
+def test_shellcheck_passes_on_the_bootstrap_script(baked: BakedProject) -> None:
+    """`make bootstrap` runs infra/bootstrap.sh; its own test runs it against a stand-in CLI."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("shellcheck is missing under CI; .ci/run installs it with apt-get")
+        pytest.skip("shellcheck is not installed")
+    script = baked.path / "infra" / "bootstrap.sh"
+    result = subprocess.run(
+        [shellcheck, "--severity=style", str(script)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout

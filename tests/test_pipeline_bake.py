@@ -79,7 +79,7 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
     assert defaults["MinAccuracy"] == float(answers["accuracy_threshold"])
     assert defaults["TrainingInstanceType"] == answers["training_instance_type"]
     assert defaults["ProcessingInstanceType"] == answers["training_instance_type"]
-    bucket = f"{slug}-artifacts-{answers['aws_account_id']}-{answers['aws_region']}"
+    bucket = f"{slug}-artifacts-{answers['aws_account_id']}"
     assert defaults["InputDataUri"].startswith(f"s3://{bucket}/")
     register = _steps(definition)["Register"]["Arguments"]
     assert register["ModelPackageGroupName"] == f"{slug}-models"

@@ -3,6 +3,7 @@
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from request_validation import enforced
@@ -25,8 +26,10 @@ def _loopback_only(sock: socket.socket, address) -> None:
 
 
 @pytest.fixture(autouse=True)
-def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and region, no profile, and sockets limited to loopback."""
+def offline_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and region, no profile, sockets limited to loopback, and deployment
+    timelines drawn in the test's own folder."""
+    monkeypatch.setattr(config, "DEPLOY_TIMELINES", tmp_path / "timelines")
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

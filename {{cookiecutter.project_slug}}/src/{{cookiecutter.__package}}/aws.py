@@ -7,6 +7,7 @@ the local emulator instead of AWS.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,11 +17,21 @@ from botocore.exceptions import ClientError
 
 from {{ cookiecutter.__package }} import config
 
-__all__ = ["RETRY_CONFIG", "ClientError", "backoff", "caller_arn", "client"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "RETRY_CONFIG",
+    "ClientError",
+    "backoff",
+    "caller_arn",
+    "client",
+    "region_text",
+]
 
 # Standard mode retries throttling (ThrottlingException, 429) and 5xx errors; 5 attempts keeps a
-# stuck call under a minute.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# stuck call under a minute. `total_max_attempts` counts the first try too (`max_attempts` would
+# count retries only: botocore.config.Config's documentation).
+MAX_ATTEMPTS = 5
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
 
 
 def client(service: str) -> Any:
@@ -40,3 +51,13 @@ def backoff(first: float, cap: float) -> Iterator[float]:
     while True:
         yield delay
         delay = min(cap, delay * 1.5)
+
+
+def region_text() -> str:
+    """The project's region for messages, noting a shell that names another (it is not used)."""
+    shell = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if shell and shell != config.AWS_REGION:
+        return (
+            f"{config.AWS_REGION} (the project's region, config.py; AWS_REGION={shell} is not used)"
+        )
+    return config.AWS_REGION

@@ -4,6 +4,7 @@ The CloudFormation stack (infra/), the buildspecs and the workflows use these sa
 the tests prove they agree. Change a name here and nowhere else.
 """
 
+from datetime import datetime
 from pathlib import Path
 
 PROJECT = "{{ cookiecutter.project_slug }}"
@@ -41,6 +42,10 @@ SKLEARN_CONTAINER_VERSION = "1.4.2"
 # (see data/README.md): the local flow, the smoke test and `pipeline upsert` read it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
+# Where `deploy` and `rollback` draw each deployment's timeline (a PNG per endpoint config); the
+# deploy workflows upload this folder, relative to the repository, as the run's artifact.
+DEPLOY_TIMELINES_FOLDER = "build/deploy"
+DEPLOY_TIMELINES = REPO_ROOT / DEPLOY_TIMELINES_FOLDER
 
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
@@ -67,11 +72,13 @@ SERVING_ENVIRONMENT = {
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
 }
 
-# Bucket names are global, so they carry the account and region.
-SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}-{AWS_REGION}"
-ARTIFACT_BUCKET = f"{PROJECT}-artifacts-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# Bucket names are global, so they carry the account. Not the region: the project lives in one
+# region (every client is pinned to AWS_REGION), and without it a 40-character slug still fits
+# S3's 63 characters ("<slug>-artifacts-<account>" is the longest).
+SOURCE_BUCKET = f"{PROJECT}-source-{AWS_ACCOUNT_ID}"
+ARTIFACT_BUCKET = f"{PROJECT}-artifacts-{AWS_ACCOUNT_ID}"
 # Server access logs of the two buckets above: who uploaded which code, who read which model.
-ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+ACCESS_LOG_BUCKET = f"{PROJECT}-logs-{AWS_ACCOUNT_ID}"
 # The retrain workflow uploads each commit here; the bucket is versioned, and CodePipeline
 # starts on the object version of that exact upload.
 SOURCE_OBJECT_KEY = "source/source.zip"
@@ -143,6 +150,15 @@ def github_deploy_role(env: str) -> str:
 def endpoint_name(env: str) -> str:
     """The SageMaker endpoint serving one environment."""
     return f"{PROJECT}-{_checked(env)}"
+
+
+def deployment_resource_name(env: str, started_at: datetime) -> str:
+    """The Model and EndpointConfig one deployment to `env` creates, named for its start time.
+
+    The version is not in the name (it is in the resources' tags): "<endpoint>-<UTC time>"
+    stays within SageMaker's 63 characters for a 40-character slug, which a version would not.
+    """
+    return f"{endpoint_name(env)}-{started_at:%Y%m%d%H%M%S}"
 
 
 def alarm_names(env: str) -> dict[str, str]:

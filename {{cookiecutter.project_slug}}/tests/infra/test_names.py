@@ -356,7 +356,30 @@ def test_retrain_workflow_runs_on_the_branches_the_role_trusts() -> None:
 
 def test_make_bootstrap_deploys_the_named_stack() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    script = (ROOT / "infra" / "bootstrap.sh").read_text(encoding="utf-8")
     assert re.search(rf"^STACK_NAME := {re.escape(config.STACK_NAME)}$", makefile, re.MULTILINE)
-    assert "--template-file infra/stack.yml" in makefile
+    assert "bash infra/bootstrap.sh" in makefile
+    assert "--template-file infra/stack.yml" in script
+    for variable in (config.RETRAIN_ROLE_ARN_VARIABLE, config.DEPLOY_ROLE_ARN_VARIABLE):
+        assert f"gh variable set {variable} " in script
     assert f"AWS_ACCOUNT_ID := {config.AWS_ACCOUNT_ID}" in makefile
     assert f"AWS_REGION := {config.AWS_REGION}" in makefile
+
+
+def test_workflows_that_deploy_keep_the_timelines_deploy_draws() -> None:
+    folder = f"{config.DEPLOY_TIMELINES_FOLDER}/"
+    command = re.compile(rf"python -m {config.PACKAGE} (deploy|rollback)\b")
+    deploying = 0
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for job in workflow["jobs"].values():
+            job_steps = job.get("steps", [])
+            if not any(command.search(step.get("run", "")) for step in job_steps):
+                continue
+            deploying += 1
+            kept = [
+                s for s in job_steps if s.get("uses", "").startswith("actions/upload-artifact@")
+            ]
+            assert [s["with"]["path"] for s in kept] == [folder], path.name
+            assert kept[0]["if"] == "always()", path.name
+    assert deploying >= 2  # the Deploy and Rollback workflows at least

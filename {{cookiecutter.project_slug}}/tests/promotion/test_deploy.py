@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import boto3
@@ -35,9 +36,9 @@ ENDPOINT_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:endpoint/{ENDPO
 PACKAGE_ARN = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{ACCOUNT}:model-package/{config.MODEL_PACKAGE_GROUP}/2"
 )
-OLD_CONFIG = f"{ENDPOINT}-v1-20240101000000"
+OLD_CONFIG = f"{ENDPOINT}-20240101000000"
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
-NEW_CONFIG = f"{ENDPOINT}-v2-{NOW:%Y%m%d%H%M%S}"
+NEW_CONFIG = config.deployment_resource_name(ENV, NOW)
 ALARMS = config.alarm_names(ENV)
 PACKAGE = {
     "ModelPackageArn": PACKAGE_ARN,
@@ -344,13 +345,19 @@ def test_concurrent_deploy_is_refused_before_anything_changes(script: Script) ->
 
 
 @pytest.mark.parametrize(
-    ("states", "message"),
+    ("states", "message", "code"),
     [
-        ({"latency": "missing"}, "missing: " + ALARMS["latency"]),
-        ({"4xx": "ALARM"}, "in ALARM before the deployment: " + ALARMS["4xx"]),
+        (
+            {"latency": "missing"},
+            f"missing in {config.AWS_REGION}: {ALARMS['latency']}; `make bootstrap` creates",
+            ExitCode.NOT_SET_UP,
+        ),
+        ({"4xx": "ALARM"}, "in ALARM before the deployment: " + ALARMS["4xx"], ExitCode.REFUSED),
     ],
 )
-def test_missing_or_firing_alarm_is_refused(script: Script, states: dict, message: str) -> None:
+def test_missing_or_firing_alarm_is_refused(
+    script: Script, states: dict, message: str, code: ExitCode
+) -> None:
     script.endpoint("InService")
     script.sm_stub.add_response("list_tags", {"Tags": []})
     script.sm_stub.add_response(
@@ -363,9 +370,9 @@ def test_missing_or_firing_alarm_is_refused(script: Script, states: dict, messag
         },
     )
     script.alarms(states)
-    with pytest.raises(CliError, match=message) as info:
+    with pytest.raises(CliError, match=re.escape(message)) as info:
         script.run("canary")
-    assert info.value.code == ExitCode.REFUSED
+    assert info.value.code == code
     script.done()
 
 
@@ -625,6 +632,10 @@ def test_job_summary_records_the_outcome(
     assert text.count(f"### Deploy {config.PROJECT} to prod") == 2
     assert f"| Smoke test | passed ({smoke.SMOKE_ROWS} rows) |" in text
     assert "| Outcome | **ROLLED_BACK**: SageMaker rolled the deployment back" in text
+    # Beside the summary, each deployment's timeline picture (the rollback's drawn last).
+    picture = config.DEPLOY_TIMELINES / f"{NEW_CONFIG}.png"
+    assert text.count(f"| Timeline | `{picture}` (the run's `deploy-timeline` artifact) |") == 2
+    assert picture.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 # ---- what SageMaker says when the new fleet never takes over --------------------------------

@@ -266,6 +266,29 @@ def test_report_verdict_fails_below_threshold() -> None:
     assert "Plots skipped: matplotlib is not installed" in report
 
 
+def test_the_report_and_the_plots_name_the_classes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    evaluation = evaluate.compute_metrics(
+        np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]), np.array([0.2, 0.9, 0.4, 0.1])
+    )
+    report = evaluate.render_report(evaluation, threshold=0.5, rows=4, plots=[], target="malignant")
+    assert "Positive class: malignant (1)." in report
+    assert "| actual \\ predicted | not malignant (0) | malignant (1) |" in report
+    assert "| not malignant (0) | 2 | 0 |" in report
+    pytest.importorskip("matplotlib")
+    figures: list = []
+    monkeypatch.setattr(evaluate, "_save_figure", lambda figure, path: figures.append(figure))
+    evaluate.save_plots(evaluation, tmp_path, "malignant")
+    matrix, roc = (figure.axes[0] for figure in figures)
+    names = ["not malignant (0)", "malignant (1)"]
+    assert [label.get_text() for label in matrix.get_xticklabels()] == names
+    assert [label.get_text() for label in matrix.get_yticklabels()] == names
+    assert "positive: malignant" in matrix.get_title()
+    assert roc.get_title().startswith("ROC curve, malignant vs not")
+    assert "malignant found" in roc.get_ylabel()
+
+
 def test_plots_are_skipped_without_matplotlib(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

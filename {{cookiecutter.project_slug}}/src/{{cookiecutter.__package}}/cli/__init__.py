@@ -63,3 +63,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        failure = aws_failure(error)
+        if failure is None:
+            raise  # not an AWS failure we know: a bug, and its traceback says where
+        print(f"error: {failure}", file=sys.stderr)
+        return int(failure.code)
+
+
+def aws_failure(error: Exception) -> CliError | None:
+    """An AWS failure (credentials, network, throttling, a missing resource) as one line."""
+    # Whatever raised a botocore exception imported botocore; `--help` never does, and neither
+    # does this when the failure has nothing to do with AWS.
+    if "botocore" not in sys.modules:
+        return None
+    from {{ cookiecutter.__package }}.aws_failures import explain
+
+    return explain(error)

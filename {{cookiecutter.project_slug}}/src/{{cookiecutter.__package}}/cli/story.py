@@ -31,4 +31,6 @@ def run(args: argparse.Namespace) -> int:
     stages = story.run_story(workdir, gate=not args.skip_gate)
     print()
     print(story.summary_table(stages))
+    print()
+    print(story.closing_note(workdir))
     return 0

@@ -13,8 +13,9 @@ request:
 - UpdateEndpoint: the endpoint goes Updating; after `shift_seconds` it is InService on the new
   config, unless one of the request's AutoRollbackConfiguration alarms is in ALARM during the
   shift: then it goes RollingBack and, after `rollback_seconds`, InService on the old config.
-  `fire_alarm_on_next_shift` makes the next shift of an endpoint set an alarm to ALARM as it
-  starts, as a bad new model would, so a test or the story sees a rollback every time.
+  `fire_alarm_on_next_shift` makes the next shift of an endpoint set an alarm to ALARM once the
+  deployer has seen it begin, as a bad new model would, so a test or the story sees a rollback
+  every time.
 - ListPipelineExecutionSteps: moto marks executions Succeeded at once; this lists one Succeeded
   step per step of the execution's pipeline definition (Fail steps did not run), and gives the
   RegisterModel step the newest package registered in its group since the execution started.
@@ -66,6 +67,8 @@ SHIFT_SECONDS = 0.3
 ROLLBACK_SECONDS = 0.3
 # How often a shift looks at its alarms.
 ALARM_CHECK_SECONDS = 0.02
+# The longest an armed shift waits for the deployer to watch before its alarm fires anyway.
+ARMED_MAX_SECONDS = 30.0
 # The emulator's own request (not an AWS API): fire an alarm during an endpoint's next shift.
 ARM_PATH = "/_emulator/fire-alarm-on-next-shift"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -88,6 +91,7 @@ class Extensions:
         self.models: dict[tuple[str, str], Any] = {}  # (ModelDataUrl, ETag) -> loaded model
         self.package_tags: dict[str, dict[str, str]] = {}
         self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
+        self.polls: dict[str, int] = {}  # endpoint name -> DescribeEndpoint calls in its shift
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -99,6 +103,8 @@ class Extensions:
             "SageMaker.ListTags": self.list_package_tags,
             "SageMaker.DeleteModelPackage": self.delete_model_package,
         }.get(target)
+        if target == "SageMaker.DescribeEndpoint":
+            self._count_poll(environ)
         if handler is None and path == ARM_PATH:
             handler = self.arm_alarm
         if handler is None and path.startswith("/endpoints/") and path.endswith("/invocations"):
@@ -172,6 +178,7 @@ class Extensions:
             }
             endpoint.last_deployment_config = deployment or None
             armed = self.armed_alarms.pop(name, None)
+            self.polls[name] = 0
         threading.Thread(
             target=self._shift,
             args=(backend, cloudwatch_backends[account][region], name, new_config, alarms, armed),
@@ -189,7 +196,12 @@ class Extensions:
         armed: str | None,
     ) -> None:
         if armed is not None:
-            # The new fleet errs as soon as it takes traffic.
+            # The new fleet errs once it takes traffic: once the deployer has seen the shift
+            # begin (two polls, so its timeline shows the shift, then the rollback), or after
+            # ARMED_MAX_SECONDS when nobody watches. The shift cannot end before it fires.
+            give_up = time.monotonic() + ARMED_MAX_SECONDS
+            while self.polls.get(name, 0) < 2 and time.monotonic() < give_up:
+                time.sleep(ALARM_CHECK_SECONDS)
             cloudwatch.set_alarm_state(armed, "emulator: errors during the shift", None, "ALARM")
         deadline = time.monotonic() + self.shift_seconds
         while time.monotonic() < deadline:
@@ -212,6 +224,16 @@ class Extensions:
             endpoint.endpoint_status = "InService"
             endpoint.pending_deployment_summary = None
             endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+
+    def _count_poll(self, environ: dict[str, Any]) -> None:
+        """Count a DescribeEndpoint of an endpoint during its shift; moto still answers it."""
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        environ["wsgi.input"] = io.BytesIO(body)
+        name = json.loads(body or b"{}").get("EndpointName", "")
+        with self.lock:
+            if name in self.polls:
+                self.polls[name] += 1
 
     def arm_alarm(self, request: Request) -> Response:
         """Make the next UpdateEndpoint of an endpoint set an alarm to ALARM as its shift starts."""
@@ -518,11 +540,12 @@ def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
 
 
 def fire_alarm_on_next_shift(endpoint_url: str, endpoint: str, alarm: str) -> None:
-    """Make the next deployment to `endpoint` set `alarm` to ALARM as its traffic shift starts.
+    """Make the next deployment to `endpoint` set `alarm` to ALARM during its traffic shift.
 
-    The emulator fires it itself, inside UpdateEndpoint: after the deploy's pre-flight checks
-    (which refuse an alarm already firing) and before the shift can end, however slow the
-    machine. A client that polled for Updating and then set the alarm could miss the window.
+    The emulator fires it itself, in the shift UpdateEndpoint starts: after the deploy's
+    pre-flight checks (which refuse an alarm already firing), once the deployer has polled the
+    shift twice, and before the shift can end, however slow the machine. A client that polled
+    for Updating and then set the alarm could miss the window.
     """
     _post(endpoint_url, ARM_PATH, {"EndpointName": endpoint, "AlarmName": alarm})
 

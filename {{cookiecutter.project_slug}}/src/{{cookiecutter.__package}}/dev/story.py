@@ -208,7 +208,9 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
         out = story.cli(
             "deploy", "--env", "prod", "--strategy", shift, *FAST_POLL, expect=ExitCode.ROLLED_BACK
         )
-        return f"exit {int(ExitCode.ROLLED_BACK)}: {_tail(out)}"
+        # The story meant this: a rollback here is the success it shows.
+        picture = _after(out, "timeline: ")
+        return f"rolled back, as expected (exit {int(ExitCode.ROLLED_BACK)}); picture: {picture}"
 
     story.stage(f"deploy version 2 to prod ({shift}), alarm fires", bad_shift)
     clear_alarm(alarm)
@@ -235,6 +237,36 @@ def final_state(story: Story) -> str:
         serving.append(f"{env} {described['EndpointStatus']} v{version}")
     story.log(story.cli("registry", "list").rstrip())
     return ", ".join(serving)
+
+
+def _after(output: str, prefix: str) -> str:
+    """What follows `prefix` on the last line that starts with it, or "none"."""
+    found = [line.strip()[len(prefix) :] for line in output.splitlines() if line.startswith(prefix)]
+    return found[-1] if found else "none"
+
+
+def closing_note(workdir: Path) -> str:
+    """Where the story's reports are, and what to do next."""
+    report = local.Layout(workdir.resolve() / "v2").evaluation_dir / "report.md"
+    timelines = sorted(config.DEPLOY_TIMELINES.glob(f"{config.endpoint_name('prod')}-*.png"))
+    rows = [
+        ("the second model's evaluation (plots beside it)", report),
+        ("prod's rolled-back traffic shift, as a timeline", timelines[-1] if timelines else None),
+    ]
+    lines = ["Reports:"]
+    for what, path in rows:
+        if path is not None and path.exists():
+            shown = (
+                path.relative_to(config.REPO_ROOT)
+                if path.is_relative_to(config.REPO_ROOT)
+                else path
+            )
+            lines.append(f"  {shown}  {what}")
+    lines += [
+        "Next: README.md, 'Set up AWS': `make bootstrap` creates the AWS side in your account,",
+        "then a push to " + config.INTEGRATION_BRANCH + " retrains there (README: Cost, Clean up).",
+    ]
+    return "\n".join(lines)
 
 
 def _tail(output: str) -> str:

@@ -18,15 +18,17 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.github import write_job_summary
-from {{ cookiecutter.__package }}.promotion import history, smoke
+from {{ cookiecutter.__package }}.promotion import history, smoke, timeline
 from {{ cookiecutter.__package }}.promotion.endpoint import (
     IN_PROGRESS,
     Clients,
+    Outcome,
     alarm_states,
     describe_endpoint,
     endpoint_tags,
@@ -80,8 +82,9 @@ def preflight(
     missing = [name for name in names if name not in states]
     if missing:
         raise CliError(
-            f"rollback alarm(s) missing: {', '.join(missing)} (deploy the stack in infra/)",
-            ExitCode.REFUSED,
+            f"rollback alarm(s) missing in {aws.region_text()}: {', '.join(missing)}; "
+            "`make bootstrap` creates them",
+            ExitCode.NOT_SET_UP,
         )
     firing = [name for name in names if states[name] == "ALARM"]
     if firing:
@@ -147,7 +150,7 @@ def deploy(
         return ExitCode.OK
 
     started_at = now()
-    resource = f"{name}-v{version}-{started_at:%Y%m%d%H%M%S}"
+    resource = config.deployment_resource_name(env, started_at)
     common_tags = [
         {"Key": "project", "Value": config.PROJECT},
         {"Key": history.TAG_VERSION, "Value": str(version)},
@@ -198,6 +201,16 @@ def deploy(
     outcome = watch(
         clients, name, resource, alarms, timeout, settings, clock=clock, sleep=sleep, echo=echo
     )
+    picture = timeline.draw(
+        outcome.samples,
+        resource,
+        policy if endpoint is not None else {},
+        config.ENDPOINT_INSTANCE_COUNT,
+        f"{name}: version {version} ({strategy}), {_verdict(outcome, resource)}",
+        config.DEPLOY_TIMELINES / f"{resource}.png",
+    )
+    shown = _relative(picture) if picture else "not drawn (matplotlib is not installed)"
+    echo(f"timeline: {shown}")
     summary = [
         f"### Deploy {config.PROJECT} to {env}",
         "",
@@ -208,6 +221,7 @@ def deploy(
         f"| Strategy | {strategy} |",
         f"| Endpoint config | `{resource}` |",
         f"| Result | {outcome.status} after {outcome.elapsed:.0f}s |",
+        f"| Timeline | `{shown}` (the run's `deploy-timeline` artifact) |",
     ]
     try:
         judge(outcome, resource, name)
@@ -235,3 +249,18 @@ def deploy(
     echo(f"smoke test passed: {len(predictions)} predictions")
     write_job_summary("\n".join([*summary, f"| Smoke test | passed ({len(predictions)} rows) |"]))
     return ExitCode.OK
+
+
+def _relative(path: Path) -> str:
+    """The path from the repository root when it is inside it (as a workflow names files)."""
+    try:
+        return path.relative_to(config.REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _verdict(outcome: Outcome, new_config: str) -> str:
+    """Where the endpoint ended up, in the words of the timeline's title."""
+    if outcome.status != "InService":
+        return outcome.status
+    return "serving it" if outcome.config_name == new_config else "rolled back"

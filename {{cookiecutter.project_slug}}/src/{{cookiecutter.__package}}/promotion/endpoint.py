@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion.shift import POLL_MAX_SECONDS, Settings
+from {{ cookiecutter.__package }}.promotion.timeline import Sample
 
 # The statuses during which SageMaker is changing the endpoint.
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
@@ -47,6 +48,8 @@ class Outcome:
     failure_reason: str = ""
     fired_alarms: set[str] = field(default_factory=set)
     timed_out: bool = False
+    # Every poll, for the deployment's timeline picture (timeline.py).
+    samples: list[Sample] = field(default_factory=list)
 
 
 def describe_endpoint(sm: Any, name: str) -> dict[str, Any] | None:
@@ -135,6 +138,7 @@ def watch(
     saw_change = False
     polls = 0
     fired: set[str] = set()
+    samples: list[Sample] = []
     while True:
         endpoint = clients.sm.describe_endpoint(EndpointName=endpoint_name)
         polls += 1
@@ -143,7 +147,15 @@ def watch(
         status = endpoint["EndpointStatus"]
         current = endpoint["EndpointConfigName"]
         elapsed = clock() - started
-        pending = endpoint.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
+        pending_summary = endpoint.get("PendingDeploymentSummary", {})
+        pending = pending_summary.get("EndpointConfigName")
+        variant_statuses = tuple(
+            entry["Status"]
+            for variant in pending_summary.get("ProductionVariants", [])
+            for entry in variant.get("VariantStatus", [])
+        )
+        labelled = {_alarm_label(name): state for name, state in states.items()}
+        samples.append(Sample(elapsed, status, current, variant_statuses, labelled))
         line = f"{status} config={current}" + (f" pending={pending}" if pending else "")
         alarm_text = " ".join(f"{_alarm_label(n)}={s}" for n, s in sorted(states.items()))
         if f"{line} {alarm_text}" != last_line:
@@ -151,7 +163,9 @@ def watch(
             last_line = f"{line} {alarm_text}"
             # Something moved: look again soon.
             delays = aws.backoff(settings.poll_seconds, cap)
-        outcome = Outcome(status, current, elapsed, endpoint.get("FailureReason", ""), fired)
+        outcome = Outcome(
+            status, current, elapsed, endpoint.get("FailureReason", ""), fired, samples=samples
+        )
         if status in IN_PROGRESS:
             saw_change = True
         elif status == "InService" and current == new_config:

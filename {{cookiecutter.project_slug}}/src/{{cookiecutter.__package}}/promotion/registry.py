@@ -105,8 +105,25 @@ def summaries(sm: Any, status: str | None = None) -> list[dict[str, Any]]:
         for page in sm.get_paginator("list_model_packages").paginate(**request)
         for item in page["ModelPackageSummaryList"]
     ]
+    if not found:
+        # AWS lists nothing for a group that does not exist: say so, rather than "no versions".
+        require_group(sm)
     # Versions only grow; sort by them rather than trust creation-time ties.
     return sorted(found, key=lambda s: s.get("ModelPackageVersion", 0), reverse=True)
+
+
+def require_group(sm: Any) -> None:
+    """Stop with NOT_SET_UP when the model package group does not exist (the stack creates it)."""
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)
+    except aws.ClientError as error:
+        if error.response["Error"]["Code"] not in ("ValidationException", "ResourceNotFound"):
+            raise
+        raise CliError(
+            f"model package group {config.MODEL_PACKAGE_GROUP} does not exist in "
+            f"{aws.region_text()}: `make bootstrap` creates it",
+            ExitCode.NOT_SET_UP,
+        ) from error
 
 
 def describe(sm: Any, version: int | None = None, arn: str | None = None) -> dict[str, Any]:
@@ -132,6 +149,9 @@ def describe(sm: Any, version: int | None = None, arn: str | None = None) -> dic
     try:
         return sm.describe_model_package(ModelPackageName=arn)
     except aws.ClientError as error:
+        # A malformed or unknown ARN; anything else (access, throttling) is the CLI's to explain.
+        if error.response["Error"]["Code"] not in ("ValidationException", "ResourceNotFound"):
+            raise
         raise CliError(f"model package {arn} not found: {error}", ExitCode.REFUSED) from error
 
 

@@ -56,7 +56,11 @@ def rollback(
     name = config.endpoint_name(env)
     endpoint = describe_endpoint(clients.sm, name)
     if endpoint is None:
-        raise CliError(f"endpoint {name} does not exist; nothing to roll back", ExitCode.REFUSED)
+        raise CliError(
+            f"endpoint {name} does not exist in {aws.region_text()}, so there is nothing to roll "
+            f"back: `python -m {config.PACKAGE} deploy --env {env}` creates it",
+            ExitCode.NOT_SET_UP,
+        )
     tags = endpoint_tags(clients.sm, endpoint["EndpointArn"])
     current, target = rollback_target(clients.sm, tags, to_version)
     echo(f"rollback {name}: version {current} -> version {target['ModelPackageVersion']}")

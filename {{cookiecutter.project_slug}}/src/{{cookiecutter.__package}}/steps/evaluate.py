@@ -79,8 +79,16 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray)
     return {"binary_classification_metrics": metrics}
 
 
-def render_report(evaluation: dict, threshold: float, rows: int, plots: list[str]) -> str:
+def class_names(target: str) -> tuple[str, str]:
+    """How the report and the plots name label 0 and label 1 (the positive class, the target)."""
+    return f"not {target} (0)", f"{target} (1)"
+
+
+def render_report(
+    evaluation: dict, threshold: float, rows: int, plots: list[str], target: str = "positive"
+) -> str:
     """The Markdown summary: the metrics table, the confusion matrix and the verdict."""
+    names = class_names(target)
     metrics = evaluation["binary_classification_metrics"]
     accuracy = metrics["accuracy"]["value"]
     passed = accuracy >= threshold
@@ -98,11 +106,11 @@ def render_report(evaluation: dict, threshold: float, rows: int, plots: list[str
         "| --- | --- |",
         *(f"| {name} | {metrics[name]['value']:.4f} |" for name in SCALARS),
         "",
-        "Confusion matrix (rows: actual class, columns: predicted class):",
+        f"Positive class: {names[1]}. Confusion matrix (rows: actual, columns: predicted):",
         "",
-        "| actual \\ predicted | 0 | 1 |",
+        f"| actual \\ predicted | {names[0]} | {names[1]} |",
         "| --- | --- | --- |",
-        *(f"| {a} | {matrix[a]['0']} | {matrix[a]['1']} |" for a in ("0", "1")),
+        *(f"| {names[i]} | {matrix[a]['0']} | {matrix[a]['1']} |" for i, a in enumerate("01")),
         "",
     ]
     if plots:
@@ -112,7 +120,7 @@ def render_report(evaluation: dict, threshold: float, rows: int, plots: list[str
     return "\n".join(lines) + "\n"
 
 
-def save_plots(evaluation: dict, output_dir: Path) -> list[str]:
+def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> list[str]:
     """Write the confusion matrix and ROC curve as PNGs; none when matplotlib is missing."""
     try:
         import matplotlib
@@ -128,16 +136,21 @@ def save_plots(evaluation: dict, output_dir: Path) -> list[str]:
     for (i, j), count in np.ndenumerate(matrix):
         color = "white" if count > matrix.max() / 2 else "black"
         ax.text(j, i, str(count), ha="center", va="center", color=color)
-    ax.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual")
-    ax.set_title("Confusion matrix")
+    names = class_names(target)
+    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=names, yticklabels=names)
+    ax.set(xlabel="predicted", ylabel="actual")
+    ax.set_title(f"Confusion matrix (positive: {target})")
     _save_figure(fig, output_dir / "confusion_matrix.png")
     curve = metrics["receiver_operating_characteristic_curve"]
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label="model")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     auc = metrics["auc"]["value"]
-    ax.set(xlabel="false positive rate", ylabel="true positive rate")
-    ax.set_title(f"ROC curve (AUC {auc:.3f})")
+    ax.set(
+        xlabel=f"false positive rate ({names[0]} called {target})",
+        ylabel=f"true positive rate ({target} found)",
+    )
+    ax.set_title(f"ROC curve, {target} vs not (AUC {auc:.3f})")
     ax.legend(loc="lower right")
     _save_figure(fig, output_dir / "roc_curve.png")
     plt.close("all")
@@ -196,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    plots = save_plots(evaluation, args.output_dir)
-    report = render_report(evaluation, args.threshold, len(test), plots)
+    plots = save_plots(evaluation, args.output_dir, args.target)
+    report = render_report(evaluation, args.threshold, len(test), plots, args.target)
     write_text(args.output_dir / "report.md", report)
     # evaluation.json last: its presence means the whole evaluation finished.
     write_text(args.output_dir / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")

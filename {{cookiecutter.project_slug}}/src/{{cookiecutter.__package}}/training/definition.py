@@ -303,7 +303,9 @@ def _seed_input_data() -> None:
         return
     s3 = aws.client("s3")
     try:
-        s3.head_object(Bucket=config.ARTIFACT_BUCKET, Key=config.INPUT_DATA_KEY)
+        # A one-byte GET, not HEAD: S3 answers a failed HEAD with a bare status and no error
+        # code, so an expired token or a missing bucket would read as a plain 400 or 404.
+        s3.get_object(Bucket=config.ARTIFACT_BUCKET, Key=config.INPUT_DATA_KEY, Range="bytes=0-0")
         return
     except aws.ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
