@@ -47,14 +47,17 @@ AWS_COMMANDS = {
     "registry reject": ["registry", "reject", "--version", "1", "--reason", "test"],
     "deploy": ["deploy", "--env", "staging", "--poll-seconds", "0.01"],
     "rollback": ["rollback", "--env", "staging", "--poll-seconds", "0.01"],
+    "teardown": ["teardown", "--yes"],
 }
+# doctor reports every failure on its own check's line (test_doctor_says_each_failure_once).
+REPORTS = {"doctor"}
 # Commands that never reach AWS: the local steps, the offline definition, the offline story.
 OFFLINE = {"run-local", "pipeline definition", "story"}
 
 
 def test_every_command_is_offline_or_tested_here() -> None:
     commands = {" ".join(words) for words, _ in _runnable(cli.build_parser())}
-    assert commands == set(AWS_COMMANDS) | OFFLINE
+    assert commands == set(AWS_COMMANDS) | OFFLINE | REPORTS
 
 
 # ---- a server that fails every request as AWS would -------------------------------------------
@@ -319,7 +322,8 @@ def test_aws_refuses(
     exit_code, line = run(command, capsys)
     assert exit_code == code, line
     assert says in line
-    first = next(op for op in aws.calls if op != "GetCallerIdentity")
+    # teardown's first call asks STS whose account this is; the others start with their own.
+    first = next((op for op in aws.calls if op != "GetCallerIdentity"), "GetCallerIdentity")
     if scenario == "throttled":
         assert aws.calls[first] == 5, "botocore's standard retries ran out first"
     if scenario == "denied":
@@ -381,7 +385,8 @@ def empty_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("command", AWS_COMMANDS)
+# teardown of an account where nothing exists succeeds (tests/infra/test_teardown.py).
+@pytest.mark.parametrize("command", MISSING)
 def test_a_resource_that_does_not_exist_yet(
     command: str, empty_account: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -392,7 +397,7 @@ def test_a_resource_that_does_not_exist_yet(
     assert creator in line
 
 
-@pytest.mark.parametrize("command", AWS_COMMANDS)
+@pytest.mark.parametrize("command", MISSING)
 def test_a_shell_set_to_another_region(
     command: str,
     empty_account: str,
@@ -409,6 +414,42 @@ def test_a_shell_set_to_another_region(
     if command not in ("registry list", "registry latest-approved", "registry approve",
                        "registry reject", "deploy", "rollback"):  # fmt: skip
         assert f"AWS_REGION={other} is not used" in line
+
+
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("no credentials", "no AWS credentials found: sign in"),
+        ("unreachable", "cannot reach http://127.0.0.1:"),
+        ("expired", "the AWS credentials have expired"),
+        ("throttled", "for 5 attempts: wait a minute"),
+    ],
+)
+def test_doctor_says_each_failure_once(
+    scenario: str,
+    says: str,
+    new_session: None,
+    failing_aws: Callable[[str], FailingAws],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """doctor's first check fails with the same one line as any command; the rest wait for it."""
+    if scenario in ANSWERS:
+        failing_aws(scenario)
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+        if scenario == "no credentials":
+            monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+            monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    code = cli.main(["doctor"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert code == ExitCode.NOT_SET_UP
+    first, *rest = captured.out.splitlines()
+    assert first.startswith("FAIL  account: "), first
+    assert says in first, first
+    assert first.endswith("-> then run doctor again")
+    assert all(line.startswith("SKIP") for line in rest[:-1]), rest
 
 
 def test_the_exit_codes_are_the_readmes() -> None:

@@ -355,4 +355,4 @@ def test_lines_already_found_survive_an_error_later_in_the_check() -> None:
     lines: list[str] = []
     results = doctor.run((doctor.Check("two", partial),), doctor.Context(), echo=lines.append)
     assert [r.status for r in results] == [doctor.Status.PASS, doctor.Status.FAIL]
-    assert lines[1].startswith("FAIL  two: Unable to locate credentials")
+    assert lines[1].startswith("FAIL  two: no AWS credentials found")

@@ -17,18 +17,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-from {{ cookiecutter.__package }} import aws
+from {{ cookiecutter.__package }} import aws, aws_failures
 
 # Error codes with which AWS refuses the caller rather than the request.
-DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "ExpiredToken",
-    "ExpiredTokenException",
-}
+# Refusals of a read this check needs; bad or expired credentials are said as every command
+# says them (aws_failures).
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
 class Status(enum.Enum):
@@ -103,10 +97,8 @@ def run(
             try:
                 for result in check.run(context):
                     found.append(result)
-            except aws.ClientError as error:
+            except (aws.ClientError, BotoCoreError) as error:
                 found.append(failed(check.name, *_explain(error)))
-            except BotoCoreError as error:  # no credentials, no network: said by botocore
-                found.append(failed(check.name, str(error), "see the error; then run doctor again"))
         if any(result.status is not Status.PASS for result in found):
             not_passed.add(check.name)
         for result in found:
@@ -120,11 +112,21 @@ def error_code(error: aws.ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def _explain(error: aws.ClientError) -> tuple[str, str]:
+def _explain(error: aws.ClientError | BotoCoreError) -> tuple[str, str]:
     """(detail, fix) for an AWS error the check did not expect."""
-    code = error_code(error) or "Unknown"
-    message = error.response.get("Error", {}).get("Message", "")
-    detail = f"{error.operation_name} answered {code}: {message}"
-    if code in DENIED:
-        return detail, f"doctor only reads: let these credentials call {error.operation_name}"
-    return detail, "see the error; then run doctor again"
+    if isinstance(error, aws.ClientError) and error_code(error) in DENIED:
+        message = error.response.get("Error", {}).get("Message", "")
+        return (
+            f"{error.operation_name} answered {error_code(error)}: {message}",
+            f"doctor only reads: let these credentials call {error.operation_name}",
+        )
+    # Credentials, network, throttling: the same one line every command gives (aws_failures).
+    explained = aws_failures.explain(error)
+    if explained is not None:
+        return str(explained), "then run doctor again"
+    if isinstance(error, aws.ClientError):
+        message = error.response.get("Error", {}).get("Message", "")
+        return f"{error.operation_name} answered {error_code(error) or 'Unknown'}: {message}", (
+            "see the error; then run doctor again"
+        )
+    return str(error), "see the error; then run doctor again"
