@@ -1,7 +1,7 @@
 """inference.py behind the scikit-learn image's own request handler: the codes the endpoint returns.
 
 The image (SKLEARN_FRAMEWORK_VERSION in config.py) serves models with sagemaker-containers, the
-Flask application its serving code builds (aws/sagemaker-scikit-learn-container, tag v1.4.2,
+Flask application its serving code builds (aws/sagemaker-scikit-learn-container, tag v1.4-2-py312,
 src/sagemaker_sklearn_container/serving.py): a `Transformer` over the module's hooks, inside a
 `Worker`, served by gunicorn. This test builds the same two objects from the same library,
 installed from PyPI at the image's version (compat-requirements.txt), and sends each request of
