@@ -81,7 +81,10 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/steps/preprocess.py",
         f"{src}/steps/train.py",
         "tests/steps/test_inference.py",
+        "tests/steps/test_serving_stack.py",
         "tests/steps/test_steps.py",
+        # The requests and the status each must get: the serving and emulator tests share them.
+        "tests/serving_cases.py",
         # Training: locally, the SageMaker pipeline, and retraining one commit.
         "buildspec-retrain.yml",
         *(
@@ -125,6 +128,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/dev/archive.py",
         f"{src}/dev/emulated_stack.py",
         f"{src}/dev/emulator.py",
+        f"{src}/dev/invocations.py",
         f"{src}/dev/story.py",
         "tests/dev/test_archive.py",
         "tests/dev/test_emulator.py",

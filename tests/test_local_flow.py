@@ -1,6 +1,7 @@
 """The baked repository's main job: `make local` trains, evaluates and judges a model, offline.
 
-Also `make test-compat`: the step and serving tests on the SageMaker image's scikit-learn.
+Also `make test-compat`: the step and serving tests on the SageMaker image's scikit-learn and
+request handler.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def test_make_local_in_the_default_bake(default_bake: BakedProject, shared_venv:
 def test_make_test_compat_in_the_default_bake(default_bake: BakedProject) -> None:
     result = default_bake.run("make", "test-compat", f"UV={uv()}", timeout=900)
     assert "test-compat: scikit-learn 1.4.2 " in result.stdout
+    # The image's own request handler, at the image's versions, runs the serving hooks.
+    assert "sagemaker-containers 2.8.6.post2 flask 1.1.1 werkzeug 2.0.3 " in result.stdout
+    assert "tests/steps/test_serving_stack.py " in result.stdout
     # pytest's closing line (a parent make may print "Leaving directory" after it).
     (summary,) = [line for line in result.stdout.splitlines() if re.search(r"\d+ passed", line)]
     assert " failed" not in summary

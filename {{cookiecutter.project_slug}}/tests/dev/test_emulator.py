@@ -7,12 +7,14 @@ import json
 import tarfile
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -147,6 +149,64 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     assert endpoint["EndpointStatus"] == "InService"
     assert endpoint["EndpointConfigName"] == _tags("prod")[history.TAG_CONFIG]
     print(f"story took {time.perf_counter() - started:.1f}s")
+
+
+def _endpoint(name: str, model_url: str) -> str:
+    """An InService endpoint serving the model.tar.gz at model_url."""
+    sm = boto3.client("sagemaker")
+    sm.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": "image:1", "ModelDataUrl": model_url},
+        ExecutionRoleArn=config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
+    )
+    variant = {
+        "VariantName": config.VARIANT_NAME,
+        "ModelName": name,
+        "InitialInstanceCount": 1,
+        "InstanceType": config.ENDPOINT_INSTANCE_TYPE,
+    }
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return name
+
+
+def _invoke(runtime: Any, endpoint: str, case: Case, row: list[str]) -> tuple[int, dict]:
+    """The status the container answered this case with, and what the caller received."""
+    accept = {"Accept": case.accept} if case.accept is not None else {}
+    request = {"ContentType": case.content_type, "Body": case.body(row), **accept}
+    try:
+        answer = runtime.invoke_endpoint(EndpointName=endpoint, **request)
+    except runtime.exceptions.ModelError as error:
+        return error.response["OriginalStatusCode"], error.response
+    return answer["ResponseMetadata"]["HTTPStatusCode"], answer
+
+
+def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> None:
+    """The request table that `make test-compat` sends through the image's request handler."""
+    model, _ = _model()
+    broken = BrokenModel(model)
+    endpoints = {
+        TRAINED: _endpoint("cases-trained", _upload(model, "models/cases/trained.tar.gz")),
+        BROKEN: _endpoint("cases-broken", _upload(broken, "models/cases/broken.tar.gz")),
+    }
+    runtime = boto3.client("sagemaker-runtime")
+    row = sample_row()
+    received = {case.name: _invoke(runtime, endpoints[case.model], case, row) for case in CASES}
+    assert {name: status for name, (status, _) in received.items()} == {
+        case.name: case.status for case in CASES
+    }
+    for case in CASES:
+        status, answer = received[case.name]
+        if case.returns is None:
+            # SageMaker relays a container's 4xx or 5xx as ModelError, HTTP 424.
+            assert answer["ResponseMetadata"]["HTTPStatusCode"] == 424
+            kind = "client" if status < 500 else "server"
+            expected = f"Received {kind} error ({status}) from primary with message"
+            assert answer["Error"]["Message"].startswith(expected)
+        else:
+            content_type, count = case.returns
+            assert answer["ContentType"] == content_type
+            assert len(predictions(content_type, answer["Body"].read())) == count
 
 
 def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:

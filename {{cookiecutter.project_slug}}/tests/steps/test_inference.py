@@ -53,10 +53,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, object
 
 
 def invoke(served, body: str | bytes, content_type: str, accept: str) -> tuple[str, str]:
-    """One invocation, as the container chains the four hooks."""
+    """One invocation, as the container calls the hook (a 200: body and content type)."""
     module, model, _ = served
-    data = module.input_fn(body, content_type)
-    return module.output_fn(module.predict_fn(data, model), accept)
+    return module.transform_fn(model, body, content_type, accept)
 
 
 def test_csv_in_json_out_matches_the_model(served) -> None:
@@ -75,8 +74,8 @@ def test_accuracy_through_the_hooks_clears_the_threshold(served) -> None:
     module, model, rows = served
     sample = preprocess.read_input((ROOT / config.SAMPLE_DATA).parent, TARGET)
     _, test_set = preprocess.split(sample, TARGET, config.TEST_SIZE, config.RANDOM_SEED)
-    data = module.input_fn(rows.to_csv(header=False, index=False).encode(), "text/csv")
-    labels = module.predict_fn(data, model)["labels"]
+    data = module.decode(rows.to_csv(header=False, index=False).encode(), "text/csv")
+    labels = module.predict(data, model)["labels"]
     accuracy = float(np.mean(np.array(labels) == test_set[TARGET].to_numpy()))
     assert accuracy >= 0.85
 
@@ -138,24 +137,25 @@ def test_malformed_requests_are_clear_value_errors(
 ) -> None:
     module, _, _ = served
     with pytest.raises(ValueError, match=re.escape(message)):
-        module.input_fn(body, content_type)
+        module.decode(body, content_type)
 
 
 def test_wrong_column_count_names_both_counts(served) -> None:
     module, model, _ = served
     width = model.n_features_in_
-    short = module.input_fn(row_csv(served, width - 1), "text/csv")
+    short = module.decode(row_csv(served, width - 1), "text/csv")
     with pytest.raises(ValueError, match=f"each row needs {width} values, got {width - 1}"):
-        module.predict_fn(short, model)
+        module.check_width(short, model)
 
 
-def test_unsupported_accept_is_refused(served) -> None:
-    module, model, _ = served
-    prediction = module.predict_fn(
-        module.input_fn(row_csv(served, model.n_features_in_), "text/csv"), model
-    )
-    with pytest.raises(ValueError, match="unsupported accept type 'application/xml'"):
-        module.output_fn(prediction, "application/xml")
+def test_unsupported_types_carry_their_status(served) -> None:
+    module, _, _ = served
+    with pytest.raises(module.UnsupportedType, match="accept type 'application/xml'") as accept:
+        module.response_type("application/xml")
+    assert accept.value.status == 406
+    with pytest.raises(module.UnsupportedType, match="content type 'application/x-npy'") as body:
+        module.decode("1,2", "application/x-npy")
+    assert body.value.status == 415
 
 
 @pytest.mark.parametrize("content_type", config.CONTENT_TYPES)

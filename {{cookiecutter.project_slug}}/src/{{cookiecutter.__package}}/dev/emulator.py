@@ -20,8 +20,9 @@ request:
   step per step of the execution's pipeline definition (Fail steps did not run), and gives the
   RegisterModel step the newest package registered in its group since the execution started.
 - InvokeEndpoint, for an endpoint whose model's ModelDataUrl is in the emulated S3: loads that
-  model.tar.gz and answers through the serving hooks (model_fn, input_fn, predict_fn,
-  output_fn) of its code/inference.py, else this package's steps/inference.py.
+  model.tar.gz and answers through the serving hooks (model_fn, transform_fn) of its
+  code/inference.py, else this package's steps/inference.py, with the status codes the
+  scikit-learn image gives (invocations.py); a 4xx or 5xx reaches the client as a ModelError.
 - AddTags / ListTags on versioned model packages, whose ARNs moto cannot parse, and
   DeleteModelPackage, which moto lacks.
 
@@ -59,7 +60,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.dev import archive, emulated_stack
+from {{ cookiecutter.__package }}.dev import archive, emulated_stack, invocations
 
 HOST = "127.0.0.1"
 # Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
@@ -328,7 +329,7 @@ class Extensions:
     # ---- InvokeEndpoint ---------------------------------------------------------------------
 
     def invoke_endpoint(self, request: Request) -> Response | None:
-        """Serve a prediction from the endpoint's model.tar.gz through its serving hooks."""
+        """Serve a prediction from the endpoint's model.tar.gz, as the scikit-learn image does."""
         account, region = self._scope(request)
         backend = sagemaker_backends[account][region]
         name = request.path.split("/")[2]
@@ -344,20 +345,12 @@ class Extensions:
         loaded = self._load(account, url)
         if loaded is None:
             return None  # not a model in the emulated S3: moto's canned answer
-        hooks, model_object = loaded
-        try:
-            data = hooks.input_fn(request.get_data(), request.content_type or "text/csv")
-            prediction = hooks.predict_fn(data, model_object)
-            result = hooks.output_fn(prediction, request.headers.get("Accept"))
-        except ValueError as error:
-            # The container answers a bad request with a model error, as SageMaker relays it.
-            raise _AwsError(
-                "ModelError", f"Received client error (400) from primary: {error}"
-            ) from None
-        body, content_type = result if isinstance(result, tuple) else (result, "application/json")
+        status, body, content_type = invocations.answer(*loaded, request)
+        if status >= 400:
+            return invocations.model_error(status, body, name, account, region)
         return Response(
             body,
-            status=200,
+            status=status,
             content_type=content_type,
             headers={"x-Amzn-Invoked-Production-Variant": variants[0]["VariantName"]},
         )

@@ -1,9 +1,16 @@
 """Serving hooks the SageMaker scikit-learn container calls for each request to the endpoint.
 
-The container loads the model once with `model_fn`, then for every invocation runs
-`input_fn` -> `predict_fn` -> `output_fn`. Requests carry feature rows, in the training data's
-column order without the target, as CSV (one row per line, no header) or JSON (a row, a list of
-rows, or {"instances": [rows]}). Malformed requests raise ValueError with a readable message.
+The container loads the model once with `model_fn`, then answers every invocation with
+`transform_fn`. Requests carry feature rows, in the training data's column order without the
+target, as CSV (one row per line, no header) or JSON (a row, a list of rows, or
+{"instances": [rows]}).
+
+Status codes: the container's request handler (sagemaker-containers) turns any exception a hook
+raises into HTTP 500, which SageMaker counts as Invocation5XXErrors, the metric the rollback
+alarms watch. So a request this script cannot serve never raises: `transform_fn` answers it
+with 400 (malformed body, wrong column count), 415 (content type) or 406 (accept type), counted
+as Invocation4XXErrors. Whatever fails once the request has been read is a fault on the
+endpoint's side, the model's included, and raises: a 500.
 """
 
 from __future__ import annotations
@@ -18,10 +25,22 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from werkzeug.wrappers import Response
 
 MODEL_FILE = "model.joblib"
 CSV = "text/csv"
 JSON = "application/json"
+BAD_REQUEST = 400
+NOT_ACCEPTABLE = 406
+UNSUPPORTED_MEDIA_TYPE = 415
+
+
+class UnsupportedType(ValueError):
+    """A content type or accept type this endpoint does not serve, with its HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def model_fn(model_dir: str) -> Any:
@@ -29,30 +48,66 @@ def model_fn(model_dir: str) -> Any:
     return joblib.load(Path(model_dir) / MODEL_FILE)
 
 
-def input_fn(request_body: str | bytes, request_content_type: str) -> np.ndarray:
+def transform_fn(
+    model: Any, request_body: str | bytes, content_type: str, accept: str | None
+) -> tuple[str, str] | Response:
+    """Answer one invocation: (body, content type), or a 4xx response naming the problem."""
+    # One hook, not input_fn/predict_fn/output_fn: the container wraps each of those so that
+    # every exception is a 500, and it refuses a module that defines both kinds.
+    try:
+        media = response_type(accept)
+        data = decode(request_body, content_type)
+        check_width(data, model)
+    except ValueError as error:
+        # Everything that goes wrong while reading the request is the client's to fix.
+        status = error.status if isinstance(error, UnsupportedType) else BAD_REQUEST
+        return Response(json.dumps({"error": str(error)}), status=status, mimetype=JSON)
+    return encode(predict(data, model), media), media
+
+
+def response_type(accept: str | None) -> str:
+    """The media type to answer with; UnsupportedType (406) for one this endpoint cannot write."""
+    media = _media_type(accept or JSON)
+    if media in (JSON, "*/*"):
+        return JSON
+    if media == CSV:
+        return CSV
+    raise UnsupportedType(
+        f"unsupported accept type {accept!r}; ask for {JSON} or {CSV}", NOT_ACCEPTABLE
+    )
+
+
+def decode(request_body: str | bytes, request_content_type: str) -> np.ndarray:
     """Parse a CSV or JSON request into a 2-D float array, one row per instance."""
+    content_type = _media_type(request_content_type)
+    if content_type not in (CSV, JSON):
+        raise UnsupportedType(
+            f"unsupported content type {request_content_type!r}; send {CSV} or {JSON}",
+            UNSUPPORTED_MEDIA_TYPE,
+        )
     if isinstance(request_body, bytes | bytearray):
         try:
             request_body = request_body.decode("utf-8")
         except UnicodeDecodeError:
             raise ValueError("the request body is not UTF-8 text") from None
-    content_type = _media_type(request_content_type)
     if not request_body.strip():
         raise ValueError("the request body is empty")
     if content_type == CSV:
         rows = [row for row in csv.reader(io.StringIO(request_body)) if row]
-    elif content_type == JSON:
-        rows = _json_rows(request_body)
     else:
-        raise ValueError(f"unsupported content type {request_content_type!r}; send {CSV} or {JSON}")
+        rows = _json_rows(request_body)
     return _numeric(rows)
 
 
-def predict_fn(input_data: np.ndarray, model: Any) -> dict[str, list]:
-    """Predicted labels and the probability of class 1 for each row."""
+def check_width(input_data: np.ndarray, model: Any) -> None:
+    """ValueError unless each row has as many values as the model has features."""
     expected = int(model.n_features_in_)
     if input_data.shape[1] != expected:
         raise ValueError(f"each row needs {expected} values, got {input_data.shape[1]}")
+
+
+def predict(input_data: np.ndarray, model: Any) -> dict[str, list]:
+    """Predicted labels and the probability of class 1 for each row."""
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
         # The model was fitted on named columns; give it the same names, in the same order.
@@ -65,16 +120,13 @@ def predict_fn(input_data: np.ndarray, model: Any) -> dict[str, list]:
     }
 
 
-def output_fn(prediction: dict[str, list], accept: str | None) -> tuple[str, str]:
-    """Serialise the prediction as JSON or CSV; returns (body, content type) for the container."""
-    media = _media_type(accept or JSON)
+def encode(prediction: dict[str, list], media: str) -> str:
+    """Serialise the prediction as JSON or CSV (a media type from `response_type`)."""
     pairs = zip(prediction["labels"], prediction["probabilities"], strict=True)
-    if media in (JSON, "*/*"):
-        body = {"predictions": [{"label": lab, "probability": prob} for lab, prob in pairs]}
-        return json.dumps(body), JSON
     if media == CSV:
-        return "".join(f"{lab},{prob}\n" for lab, prob in pairs), CSV
-    raise ValueError(f"unsupported accept type {accept!r}; ask for {JSON} or {CSV}")
+        return "".join(f"{lab},{prob}\n" for lab, prob in pairs)
+    body = {"predictions": [{"label": lab, "probability": prob} for lab, prob in pairs]}
+    return json.dumps(body)
 
 
 def _media_type(content_type: str | None) -> str:
