@@ -1,5 +1,6 @@
 """The names every other part of the project relies on."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -71,3 +72,14 @@ def test_step_options_become_the_scripts_arguments() -> None:
         assert options["target"] == config.TARGET_COLUMN
         assert options["seed"] == config.RANDOM_SEED
     assert config.HYPERPARAMETERS.items() <= config.TRAIN_OPTIONS.items()
+
+
+def test_deployments_a_moment_apart_name_their_resources_apart() -> None:
+    """A deploy, then at once a rollback: SageMaker refuses a second config of the same name."""
+    first = dt.datetime(2026, 12, 1, 13, 7, 2, 120_000, tzinfo=dt.UTC)
+    names = {
+        config.deployment_resource_name("prod", first + dt.timedelta(milliseconds=gap))
+        for gap in (0, 10, 250, 1000)
+    }
+    assert len(names) == 4
+    assert all(len(name) == len(config.endpoint_name("prod")) + 15 for name in names)

@@ -155,10 +155,13 @@ def endpoint_name(env: str) -> str:
 def deployment_resource_name(env: str, started_at: datetime) -> str:
     """The Model and EndpointConfig one deployment to `env` creates, named for its start time.
 
-    The version is not in the name (it is in the resources' tags): "<endpoint>-<UTC time>"
-    stays within SageMaker's 63 characters for a 40-character slug, which a version would not.
+    The version is not in the name (it is in the resources' tags): "<endpoint>-<UTC time to the
+    hundredth of a second>" stays within SageMaker's 63 characters for a 40-character slug,
+    which a version would not, and two deployments (a deploy, then at once a rollback) never
+    share a name: SageMaker refuses to create a second config of the same name.
     """
-    return f"{endpoint_name(env)}-{started_at:%Y%m%d%H%M%S}"
+    hundredths = started_at.microsecond // 10_000
+    return f"{endpoint_name(env)}-{started_at:%y%m%d%H%M%S}{hundredths:02d}"
 
 
 def alarm_names(env: str) -> dict[str, str]:

@@ -252,3 +252,18 @@ def test_package_tags_round_trip(aws: str) -> None:
     arn = registry.summaries(sm)[0]["ModelPackageArn"]
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "deploy:prod:time", "Value": "now"}])
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "deploy:prod:time", "Value": "now"}]
+
+
+def test_a_name_in_use_is_refused_as_sagemaker_refuses_it(aws: str) -> None:
+    """Two deployments that named their resources alike would pass on moto and fail in AWS."""
+    sm = boto3.client("sagemaker")
+    container = {"Image": "image:1", "ModelDataUrl": f"s3://{config.ARTIFACT_BUCKET}/m.tar.gz"}
+    role = config.role_arn(config.SAGEMAKER_EXECUTION_ROLE)
+    sm.create_model(ModelName="m", PrimaryContainer=container, ExecutionRoleArn=role)
+    with pytest.raises(sm.exceptions.ClientError, match="Cannot create already existing model"):
+        sm.create_model(ModelName="m", PrimaryContainer=container, ExecutionRoleArn=role)
+    variant = {"VariantName": config.VARIANT_NAME, "ModelName": "m", "InitialInstanceCount": 1,
+               "InstanceType": config.ENDPOINT_INSTANCE_TYPE}  # fmt: skip
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])
+    with pytest.raises(sm.exceptions.ClientError, match="already existing endpoint configuration"):
+        sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])

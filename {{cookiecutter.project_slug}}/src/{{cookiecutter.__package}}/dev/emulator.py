@@ -103,6 +103,8 @@ class Extensions:
             "SageMaker.AddTags": self.add_package_tags,
             "SageMaker.ListTags": self.list_package_tags,
             "SageMaker.DeleteModelPackage": self.delete_model_package,
+            "SageMaker.CreateModel": self.refuse_an_existing_name,
+            "SageMaker.CreateEndpointConfig": self.refuse_an_existing_name,
         }.get(target)
         if target == "SageMaker.DescribeEndpoint":
             self._count_poll(environ)
@@ -146,6 +148,25 @@ class Extensions:
         return sagemaker_backends[account][region]
 
     # ---- UpdateEndpoint --------------------------------------------------------------------
+
+    def refuse_an_existing_name(self, request: Request) -> Response | None:
+        """CreateModel and CreateEndpointConfig refuse a name in use, as SageMaker does.
+
+        moto would replace the existing one, so two deployments that named their resources
+        alike would pass here and fail in AWS.
+        """
+        backend = self._sagemaker(request)
+        params = json.loads(request.get_data() or b"{}")
+        if "ModelName" in params and "ProductionVariants" not in params:
+            kind, name, existing = "model", params["ModelName"], backend._models
+        else:
+            kind, name = "endpoint configuration", params["EndpointConfigName"]
+            existing = backend.endpoint_configs
+        if name not in existing:
+            return None
+        # moto keeps an endpoint config's ARN in endpoint_config_arn (its `arn` is a tuple).
+        arn = getattr(existing[name], "endpoint_config_arn", None) or existing[name].arn
+        raise _AwsError("ValidationException", f'Cannot create already existing {kind} "{arn}".')
 
     def update_endpoint(self, request: Request) -> Response:
         """Start a deployment: Updating now, then the new config or a rollback."""
