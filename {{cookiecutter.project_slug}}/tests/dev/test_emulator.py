@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import joblib
+import model_packages
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,13 +64,7 @@ def _upload(model: object, key: str) -> str:
 
 
 def _new_version(url: str, commit: str, status: str = "Approved") -> int:
-    arn = registry.register(
-        url,
-        {"binary_classification_metrics": {"accuracy": {"value": 0.95}}},
-        commit,
-        status,
-        image_uri="image:1",
-    )
+    arn = model_packages.register(url, 0.95, commit, status)
     return int(arn.rsplit("/", 1)[1])
 
 

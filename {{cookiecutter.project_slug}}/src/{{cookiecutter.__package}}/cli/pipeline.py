@@ -25,6 +25,11 @@ def add(commands: argparse._SubParsersAction) -> None:
         help="with --wait, give up (exit 6) after this many seconds (default: %(default)s)",
     )
     start.add_argument(
+        "--poll-seconds",
+        type=float,
+        help="with --wait, the first interval between polls (default: 5, backing off to 60)",
+    )
+    start.add_argument(
         "--outputs",
         metavar="FILE",
         help="write PIPELINE_EXECUTION_ARN= and MODEL_PACKAGE_ARN= lines a shell can source",
@@ -57,4 +62,9 @@ def start_execution(args: argparse.Namespace) -> int:
     from {{ cookiecutter.__package }}.training import execution
 
     wait_seconds = args.timeout_seconds if args.wait else None
-    return execution.start(args.commit, wait_seconds=wait_seconds, outputs_file=args.outputs)
+    return execution.start(
+        args.commit,
+        wait_seconds=wait_seconds,
+        outputs_file=args.outputs,
+        poll_seconds=args.poll_seconds or execution.POLL_FIRST_SECONDS,
+    )
