@@ -210,36 +210,6 @@ def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
         sm.update_endpoint(EndpointName="nothing-here", EndpointConfigName="none")
 
 
-def test_pipeline_execution_steps_name_the_registered_package(aws: str) -> None:
-    sm = boto3.client("sagemaker")
-    definition = {
-        "Version": "2020-12-01",
-        "Steps": [
-            {"Name": "Train", "Type": "Training", "Arguments": {}},
-            {
-                "Name": "Register",
-                "Type": "RegisterModel",
-                "Arguments": {"ModelPackageGroupName": config.MODEL_PACKAGE_GROUP},
-            },
-            {"Name": "TooWeak", "Type": "Fail", "Arguments": {}},
-        ],
-    }
-    sm.create_pipeline(
-        PipelineName=config.SAGEMAKER_PIPELINE,
-        PipelineDefinition=json.dumps(definition),
-        RoleArn=config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
-    )
-    execution = sm.start_pipeline_execution(PipelineName=config.SAGEMAKER_PIPELINE)
-    model, _ = _model()
-    version = _new_version(_upload(model, "models/run-2/model.tar.gz"), "commit-2")
-    steps = sm.list_pipeline_execution_steps(
-        PipelineExecutionArn=execution["PipelineExecutionArn"]
-    )["PipelineExecutionSteps"]
-    assert [s["StepName"] for s in steps] == ["Register", "Train"]
-    assert {s["StepStatus"] for s in steps} == {"Succeeded"}
-    assert steps[0]["Metadata"]["RegisterModel"]["Arn"].endswith(f"/{version}")
-
-
 def test_package_tags_round_trip(aws: str) -> None:
     model, _ = _model()
     _new_version(_upload(model, "models/run-3/model.tar.gz"), "commit-3")

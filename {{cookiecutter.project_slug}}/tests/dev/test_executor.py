@@ -64,6 +64,7 @@ def test_values_resolve_as_the_definition_says() -> None:
                 "Path": "metrics.scores[1].value",
             }
         },
+        "read": {"Std:JsonGet": {"S3Uri": "s3://b/report.json", "Path": "uri"}},
     }
     report = {"metrics": {"scores": [{"value": 0.1}, {"value": 0.9}]}}
     assert expressions.resolve(values, scope(**{"Eval.Report": report})) == {
@@ -73,6 +74,7 @@ def test_values_resolve_as_the_definition_says() -> None:
         "text": "0.8 true 3",
         "nested": [{"Name": "model"}],
         "score": 0.9,
+        "read": "s3://b/report.json",
     }
 
 
