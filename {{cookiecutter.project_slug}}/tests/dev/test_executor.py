@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.training import execution
 
 ROLE = config.role_arn(config.SAGEMAKER_EXECUTION_ROLE)
-PIPELINE = "small"
 
 
 def scope(**files: Any) -> expressions.Scope:
@@ -214,16 +214,36 @@ if parts != ["A hello", "B hello"]:
 """
 
 
-@pytest.fixture
-def small(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    with emulator.running() as url:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+@pytest.fixture(scope="module")
+def small_emulator() -> Iterator[str]:
+    """One emulator for the small pipelines, with their scripts in its S3."""
+    with pytest.MonkeyPatch.context() as mp, emulator.running() as url:
+        # Module-scoped: the per-test fake credentials (conftest.py) are not set yet.
+        for name, value in {**emulator.FAKE_CREDENTIALS, "aws_endpoint_url": url}.items():
+            mp.setenv(name.upper(), value)
+        mp.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
         emulator.seed(url)
         s3 = boto3.client("s3")
         for name, body in (("sleeper.py", SLEEPER), ("gather.py", GATHER)):
             s3.put_object(Bucket=config.ARTIFACT_BUCKET, Key=f"code/{name}", Body=body.encode())
-        yield boto3.client("sagemaker")
+        yield url
+
+
+@dataclass(frozen=True)
+class Small:
+    """The emulator's SageMaker, and the name of this test's own pipeline."""
+
+    sm: Any
+    name: str
+
+
+@pytest.fixture
+def small(
+    small_emulator: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Small:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", small_emulator)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    return Small(boto3.client("sagemaker"), request.node.name.replace("_", "-")[:80])
 
 
 def _processing(name: str, script: str, args: list[Any], inputs: dict[str, Any]) -> dict:
@@ -280,11 +300,13 @@ def _output_of(step: str) -> dict[str, str]:
     return _get(f"Steps.{step}.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri")
 
 
-def _start(sm: Any, definition: dict[str, Any], **request: Any) -> tuple[str, list[dict]]:
+def _start(small: Small, definition: dict[str, Any], **request: Any) -> tuple[str, list[dict]]:
+    """Create the pipeline, run it to its end; its status and steps, oldest first."""
+    sm = small.sm
     sm.create_pipeline(
-        PipelineName=PIPELINE, PipelineDefinition=json.dumps(definition), RoleArn=ROLE
+        PipelineName=small.name, PipelineDefinition=json.dumps(definition), RoleArn=ROLE
     )
-    arn = sm.start_pipeline_execution(PipelineName=PIPELINE, **request)["PipelineExecutionArn"]
+    arn = sm.start_pipeline_execution(PipelineName=small.name, **request)["PipelineExecutionArn"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
@@ -295,7 +317,7 @@ def _start(sm: Any, definition: dict[str, Any], **request: Any) -> tuple[str, li
     return status["PipelineExecutionStatus"], steps["PipelineExecutionSteps"]
 
 
-def test_independent_steps_run_at_the_same_time_and_feed_the_next(small: Any) -> None:
+def test_independent_steps_run_at_the_same_time_and_feed_the_next(small: Small) -> None:
     definition = {
         "Version": "2020-12-01",
         "Parameters": [{"Name": "Nap", "Type": "String", "DefaultValue": "0.8"}],
@@ -327,7 +349,7 @@ def test_independent_steps_run_at_the_same_time_and_feed_the_next(small: Any) ->
     )
 
 
-def test_a_failing_script_fails_its_step_with_the_end_of_its_stderr(small: Any) -> None:
+def test_a_failing_script_fails_its_step_with_the_end_of_its_stderr(small: Small) -> None:
     definition = {
         "Version": "2020-12-01",
         "Steps": [_processing("A", "sleeper.py", ["/opt/ml/processing/out", "zero", "A"], {})],
@@ -341,7 +363,7 @@ def test_a_failing_script_fails_its_step_with_the_end_of_its_stderr(small: Any) 
     assert "/opt/ml/processing/code/sleeper.py" in step["FailureReason"]
 
 
-def test_an_unsupported_step_fails_the_execution_naming_it(small: Any) -> None:
+def test_an_unsupported_step_fails_the_execution_naming_it(small: Small) -> None:
     definition = {
         "Version": "2020-12-01",
         "Steps": [{"Name": "Score", "Type": "Transform", "Arguments": {}}],
@@ -349,10 +371,11 @@ def test_an_unsupported_step_fails_the_execution_naming_it(small: Any) -> None:
     status, steps = _start(small, definition)
     assert status == "Failed"
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Score", "Failed")]
-    described = small.describe_pipeline_execution(
-        PipelineExecutionArn=small.list_pipeline_executions(PipelineName=PIPELINE)[
-            "PipelineExecutionSummaries"
-        ][0]["PipelineExecutionArn"]
+    (summary,) = small.sm.list_pipeline_executions(PipelineName=small.name)[
+        "PipelineExecutionSummaries"
+    ]
+    described = small.sm.describe_pipeline_execution(
+        PipelineExecutionArn=summary["PipelineExecutionArn"]
     )
     reason = "step Score: step type 'Transform' is not supported offline"
     assert described["FailureReason"] == reason
@@ -362,22 +385,45 @@ def test_an_unsupported_step_fails_the_execution_naming_it(small: Any) -> None:
     assert error.value.code == ExitCode.FAILED
 
 
-def test_a_parameter_the_pipeline_does_not_declare_is_refused(small: Any) -> None:
+def test_a_parameter_the_pipeline_does_not_declare_is_refused(small: Small) -> None:
     definition = {"Version": "2020-12-01", "Steps": []}
     with pytest.raises(ClientError, match="are not defined in the pipeline") as error:
         _start(small, definition, PipelineParameters=[{"Name": "Nope", "Value": "1"}])
     assert error.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_a_retried_start_request_starts_one_execution(small: Any) -> None:
+def test_a_retried_start_request_starts_one_execution(small: Small) -> None:
     definition = {"Version": "2020-12-01", "Steps": []}
-    small.create_pipeline(
-        PipelineName=PIPELINE, PipelineDefinition=json.dumps(definition), RoleArn=ROLE
-    )
+    sm, name = small.sm, small.name
+    sm.create_pipeline(PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
     token = "retry-" + "0" * 30
-    first = small.start_pipeline_execution(PipelineName=PIPELINE, ClientRequestToken=token)
-    again = small.start_pipeline_execution(PipelineName=PIPELINE, ClientRequestToken=token)
+    first = sm.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
+    again = sm.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
     assert first["PipelineExecutionArn"] == again["PipelineExecutionArn"]
-    listed = small.list_pipeline_executions(PipelineName=PIPELINE)["PipelineExecutionSummaries"]
+    listed = sm.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
     assert len(listed) == 1
     assert dt.datetime.now(dt.UTC) >= listed[0]["StartTime"]
+
+
+def test_jobs_keep_their_files_under_the_emulators_workdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`story --workdir` may be relative: the jobs change directory, their files stay put."""
+    monkeypatch.chdir(tmp_path)
+    with emulator.running(workdir=Path("jobs")) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        emulator.seed(url)
+        code = {"Bucket": config.ARTIFACT_BUCKET, "Key": "code/sleeper.py"}
+        boto3.client("s3").put_object(**code, Body=SLEEPER.encode())
+        definition = {
+            "Version": "2020-12-01",
+            "Steps": [_processing("A", "sleeper.py", ["/opt/ml/processing/out", "0", "A"], {})],
+        }
+        status, (step,) = _start(Small(boto3.client("sagemaker"), "kept"), definition)
+    assert status == "Succeeded", step.get("FailureReason")
+    (execution,) = (tmp_path / "jobs").iterdir()
+    job = execution / "A"
+    assert (job / "opt/ml/processing/out/done.txt").read_text() == "A hello"
+    assert (job / "opt/ml/processing/code/sleeper.py").read_text() == SLEEPER
+    assert (job / "stderr.log").read_text() == ""

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
@@ -448,6 +448,14 @@ def test_wait_gives_up_at_the_timeout(sm: tuple[Any, Stubber]) -> None:
     with pytest.raises(CliError, match="still Executing") as error:
         _wait(client, timeout=0.5, clock=lambda: 0.0)
     assert error.value.code == ExitCode.TIMED_OUT
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_a_poll_interval_that_is_not_positive_is_refused(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["pipeline", "start", "--wait", "--poll-seconds", seconds]) == ExitCode.USAGE
+    assert capsys.readouterr().err == f"error: --poll-seconds {float(seconds)} is not positive\n"
 
 
 def test_outputs_file_is_shell_sourceable(tmp_path: Path) -> None:

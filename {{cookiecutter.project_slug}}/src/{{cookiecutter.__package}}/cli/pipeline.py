@@ -3,6 +3,7 @@
 import argparse
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 
 def add(commands: argparse._SubParsersAction) -> None:
@@ -61,6 +62,8 @@ def start_execution(args: argparse.Namespace) -> int:
     """Start an execution recording the commit; with --wait, follow it to the end."""
     from {{ cookiecutter.__package }}.training import execution
 
+    if args.poll_seconds is not None and not args.poll_seconds > 0:
+        raise CliError(f"--poll-seconds {args.poll_seconds} is not positive", ExitCode.USAGE)
     wait_seconds = args.timeout_seconds if args.wait else None
     return execution.start(
         args.commit,

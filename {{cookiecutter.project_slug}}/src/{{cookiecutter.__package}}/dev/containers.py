@@ -55,8 +55,8 @@ class JobFailed(Exception):
 
 
 @dataclass
-class JobResult:
-    """What a finished job exposes to later steps."""
+class StepResult:
+    """What a finished step exposes to later steps: its properties and property files."""
 
     properties: dict[str, Any]
     property_files: dict[str, Any] = field(default_factory=dict)
@@ -140,7 +140,7 @@ def run_processing(
     job_arn: str,
     container: Container,
     s3: Any,
-) -> JobResult:
+) -> StepResult:
     """Run one processing job; its DescribeProcessingJob-like properties and property files."""
     entry = [
         *arguments.get("AppSpecification", {}).get("ContainerEntrypoint", []),
@@ -160,9 +160,11 @@ def run_processing(
         if source.get("S3InputMode", "File") != "File":
             raise JobFailed(f"unsupported offline: S3InputMode {source['S3InputMode']}")
         download(s3, source["S3Uri"], container.path(source["LocalPath"]))
-    outputs = [
-        item["S3Output"] for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-    ]
+    outputs = []
+    for item in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
+        if "S3Output" not in item:
+            raise JobFailed(f"unsupported offline: output {item.get('OutputName')!r} is not S3")
+        outputs.append(item["S3Output"])
     for output in outputs:
         container.path(output["LocalPath"]).mkdir(parents=True, exist_ok=True)
     _write_json(container.path("/opt/ml/config/processingjobconfig.json"), arguments)
@@ -186,7 +188,7 @@ def run_processing(
         "ProcessingJobArn": job_arn,
         "ProcessingJobStatus": "Completed",
     }
-    return JobResult(properties, _property_files(s3, arguments, property_files))
+    return StepResult(properties, _property_files(s3, arguments, property_files))
 
 
 def _property_files(
@@ -219,7 +221,7 @@ def _property_files(
 
 def run_training(
     arguments: dict[str, Any], *, job_name: str, job_arn: str, container: Container, s3: Any
-) -> JobResult:
+) -> StepResult:
     """Run one training job through the SDK driver's contract; its DescribeTrainingJob view."""
     spec = arguments.get("AlgorithmSpecification", {})
     command = " ".join([*spec.get("ContainerEntrypoint", []), *spec.get("ContainerArguments", [])])
@@ -294,7 +296,7 @@ def run_training(
         "SecondaryStatus": "Completed",
         "ModelArtifacts": {"S3ModelArtifacts": f"{prefix}/model.tar.gz"},
     }
-    return JobResult(properties)
+    return StepResult(properties)
 
 
 def _run(
@@ -320,7 +322,8 @@ def _run(
         raise JobFailed(f"MaxRuntimeExceeded: stopped after {time.monotonic() - started:.0f} s")
     failure = container.path("/opt/ml/output/failure")
     detail = failure.read_text(errors="replace") if failure.is_file() else ""
-    lines = stderr.read_text(errors="replace").strip().splitlines()[-STDERR_LINES:]
+    written = stderr.read_text(errors="replace") if stderr.is_file() else ""
+    lines = written.strip().splitlines()[-STDERR_LINES:]
     reason = f"AlgorithmError: {PurePosixPath(script).name} exited {code}" + (
         f": {detail.strip()}" if detail.strip() else ""
     )

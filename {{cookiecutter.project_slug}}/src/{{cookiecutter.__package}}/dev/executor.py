@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import re
 import secrets
-import shutil
 import string
 import threading
 from collections.abc import Callable
@@ -43,6 +42,7 @@ PARAMETER_TYPES: dict[str, Callable[[Any], Any]] = {
 }
 # SageMaker's own words in DescribePipelineExecution when a step failed; the steps say why.
 STEP_FAILURE = "Step failure: One or multiple steps failed."
+# Steps at once when the start request sets no ParallelismConfiguration.
 DEFAULT_PARALLELISM = 50
 _JOB_NAME = re.compile(r"[^a-zA-Z0-9-]+")
 
@@ -197,12 +197,11 @@ class Execution:
     sagemaker: Any
     workdir: Path
     parallelism: int = DEFAULT_PARALLELISM
-    keep_jobs: bool = False  # leave each job's scratch directory for a look afterwards
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     status: str = "Executing"
     reason: str | None = None
     records: dict[str, Record] = field(default_factory=dict)
-    outputs: dict[str, containers.JobResult] = field(default_factory=dict)
+    outputs: dict[str, containers.StepResult] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -280,9 +279,6 @@ class Execution:
             return self._end(record, "Failed", f"{type(error).__name__}: {error}")
         except Exception as error:  # an emulator bug must fail the step, never pass it
             return self._end(record, "Failed", f"InternalError: {error!r}")
-        finally:
-            if not self.keep_jobs:
-                shutil.rmtree(self.workdir / step.name, ignore_errors=True)
         with self.lock:
             self.outputs[step.name] = result
             record.metadata = metadata
@@ -297,25 +293,25 @@ class Execution:
             record.ended = dt.datetime.now(dt.UTC)
         return status == "Succeeded"
 
-    def _dispatch(self, step: Step, job_name: str) -> tuple[containers.JobResult, dict[str, Any]]:
+    def _dispatch(self, step: Step, job_name: str) -> tuple[containers.StepResult, dict[str, Any]]:
         kind, spec = step.spec["Type"], step.spec
         scope = self._scope(job_name)
         if kind == "Condition":
             holds = all(expressions.evaluate(c, scope) for c in spec["Arguments"]["Conditions"])
             outcome = "True" if holds else "False"
-            return containers.JobResult({"Outcome": outcome}), {"Condition": {"Outcome": outcome}}
+            return containers.StepResult({"Outcome": outcome}), {"Condition": {"Outcome": outcome}}
         arguments = expressions.resolve(spec.get("Arguments", {}), scope)
         if kind == "Fail":
             message = expressions.text(arguments.get("ErrorMessage", ""))
-            result = containers.JobResult({"ErrorMessage": message})
+            result = containers.StepResult({"ErrorMessage": message})
             return result, {"Fail": {"ErrorMessage": message}}
         if kind == "RegisterModel":
             arn = self.sagemaker.create_model_package(**arguments)["ModelPackageArn"]
-            result = containers.JobResult({**arguments, "ModelPackageArn": arn})
+            result = containers.StepResult({**arguments, "ModelPackageArn": arn})
             return result, {"RegisterModel": {"Arn": arn}}
         if kind == "Model":
             arn = self.sagemaker.create_model(**arguments)["ModelArn"]
-            return containers.JobResult({**arguments, "ModelArn": arn}), {"Model": {"Arn": arn}}
+            return containers.StepResult({**arguments, "ModelArn": arn}), {"Model": {"Arn": arn}}
         container = containers.Container(self.workdir / step.name)
         job_arn = self._job_arn(kind, job_name)
         if kind == "Processing":

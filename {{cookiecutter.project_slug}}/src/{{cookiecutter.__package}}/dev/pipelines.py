@@ -64,7 +64,7 @@ class PipelineExecutions:
         region = arn.split(":")[3]
         s3, sagemaker = self._clients(endpoint_url, access_key, region, pipeline.role_arn)
         workdir = (
-            self.workdir / arn.rsplit("/", 1)[1]
+            self.workdir.resolve() / arn.rsplit("/", 1)[1]
             if self.workdir is not None
             else Path(tempfile.mkdtemp(prefix="pipeline-execution-"))
         )
@@ -72,9 +72,8 @@ class PipelineExecutions:
             "MaxParallelExecutionSteps", executor.DEFAULT_PARALLELISM
         )
         run = executor.Execution(
-            arn, pipeline.arn, definition, values, s3, sagemaker, workdir, parallelism,
-            keep_jobs=self.workdir is not None,
-        )  # fmt: skip
+            arn, pipeline.arn, definition, values, s3, sagemaker, workdir, parallelism
+        )
         with self.lock:
             self.runs[arn] = run
             if token:

@@ -93,8 +93,10 @@ def run_python(
     context = _warm_context()
     if context is None:
         return _run_fresh(script, args, env, cwd, (stdout, stderr), timeout)
+    # The process changes directory before it opens its logs: every path is absolute.
+    paths = [str(path.resolve()) for path in (script, cwd, stdout, stderr)]
     process = context.Process(  # type: ignore[attr-defined]
-        target=_run_script, args=(str(script), args, env, str(cwd), str(stdout), str(stderr))
+        target=_run_script, args=(paths[0], args, env, *paths[1:])
     )
     process.start()
     process.join(timeout)

@@ -8,11 +8,13 @@ step. Nothing here reaches AWS.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -283,8 +285,6 @@ def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = pri
     # The pipeline's jobs run under workdir, and stay there to look at after the story.
     jobs = workdir / "pipeline-executions"
     shutil.rmtree(jobs, ignore_errors=True)
-    # The step processes' libraries load while the merge stage builds the definition.
-    processes.warm_up()
     # This process (the story's own clients) and every command it runs talk to the emulator
     # with fake credentials; os.environ is restored on the way out.
     with emulator.running(workdir=jobs) as url, mock.patch.dict(os.environ):
@@ -303,8 +303,21 @@ def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = pri
         )
         story = Story(env=dict(os.environ), log=log)
         log(f"local AWS emulator on {url} (stopped at the end)")
+        warm_up()
         tell(story, gate)
     return story.stages
+
+
+def warm_up() -> None:
+    """Load the ML libraries while the first commands run in their own processes.
+
+    Twice: in the warm interpreter the pipeline's step processes fork from, and in this process,
+    where the emulator's endpoints load models for the smoke tests.
+    """
+    processes.warm_up()
+    threading.Thread(
+        target=lambda: [importlib.import_module(name) for name in processes.PRELOAD], daemon=True
+    ).start()
 
 
 def summary_table(stages: list[Stage]) -> str:
