@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import shutil
 import tempfile
@@ -23,6 +24,14 @@ from botocore.config import Config
 
 from {{ cookiecutter.__package }} import aws
 from {{ cookiecutter.__package }}.dev import executor, processes
+
+
+@functools.cache
+def _session(access_key: str, secret_key: str, region: str) -> Any:
+    """One boto3 session per caller: each new one loads botocore's service models again."""
+    return boto3.session.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
+    )
 
 
 @dataclasses.dataclass
@@ -142,11 +151,7 @@ class PipelineExecutions:
         key = (endpoint_url, access_key, region, role)
         with self.lock:
             if key not in self.clients:
-                session = boto3.session.Session(
-                    aws_access_key_id=access_key,
-                    aws_secret_access_key=self.secret_key,
-                    region_name=region,
-                )
+                session = _session(access_key, self.secret_key, region)
                 # Every call the executor makes for the pipeline says whose it is: the user
                 # agent names the SageMaker execution role, so the emulator's IAM checks can
                 # judge it as that role's call (SageMaker makes them with the role itself).
