@@ -7,7 +7,10 @@ forkserver, with its documented preload list): each step still gets its own proc
 environment, working directory, arguments, stdout and stderr, and its exit status, and runs the
 script file as `python3 script.py` would (`runpy.run_path` as `__main__`). One difference: exit
 handlers (`atexit`) a script registers do not run. Where forkserver does not exist (Windows),
-the script runs in a fresh interpreter instead: slower, same result.
+the script runs in a fresh interpreter instead: slower, same result. As with any use of
+multiprocessing, a plain script that starts the emulator needs `if __name__ == "__main__":`
+around its work, because each job imports the main script first (`python -m` and pytest are
+fine as they are).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import warnings
 from pathlib import Path
 
 # What the step scripts import: imported once in the warm interpreter. A script that imports
@@ -35,6 +39,11 @@ PRELOAD = [
     "matplotlib.pyplot",
     __name__,
 ]
+# multiprocessing runs a `python -m module` main module again in each job, and runpy warns when
+# the warm interpreter has imported it already (_warm_context does, to make that free).
+warnings.filterwarnings(
+    "ignore", r".* found in sys\.modules after import of package", RuntimeWarning, "runpy"
+)
 # A job's processes see the job's environment plus these, never the developer's credentials.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _START_METHOD = "forkserver"
@@ -52,7 +61,11 @@ def _warm_context() -> multiprocessing.context.BaseContext | None:
             # The warm interpreter imports matplotlib with this process's environment: draw to
             # files (no display), as in the containers, never to a window from a forked process.
             os.environ.setdefault("MPLBACKEND", "Agg")
-            context.set_forkserver_preload(PRELOAD)
+            # multiprocessing runs a `python -m module` main module again in each job (not a
+            # package's __main__): imported in the warm interpreter, that costs nothing.
+            main = getattr(sys.modules["__main__"].__spec__, "name", None)
+            own_main = [main] if main and not main.endswith("__main__") else []
+            context.set_forkserver_preload([*PRELOAD, *own_main])
             _context = context
         return _context
 
