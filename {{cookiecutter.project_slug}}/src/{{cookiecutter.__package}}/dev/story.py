@@ -27,6 +27,7 @@ from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.dev import emulator, processes
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
+from {{ cookiecutter.__package }}.training.interface import EVALUATE
 
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
@@ -37,6 +38,8 @@ COMMITS = ("1" * 40, "2" * 40)
 FAST_POLL = ["--poll-seconds", "0.05"]
 # The buildspec command that starts the SageMaker pipeline and waits for it.
 PIPELINE_START = "pipeline start"
+# Where, under the story's workdir, the emulator runs the pipeline's jobs and leaves their files.
+JOBS = "pipeline-executions"
 
 
 @dataclass
@@ -252,7 +255,9 @@ def _after(output: str, prefix: str) -> str:
 
 def closing_note(workdir: Path) -> str:
     """Where the story's reports are, and what to do next."""
-    report = local.Layout(workdir.resolve() / "v2").evaluation_dir / "report.md"
+    # The newest evaluation report: the one the second execution's Evaluate job wrote.
+    reports = (workdir.resolve() / JOBS).glob(f"*/{EVALUATE}/**/report.md")
+    report = max(reports, key=lambda path: path.stat().st_mtime, default=None)
     timelines = sorted(config.DEPLOY_TIMELINES.glob(f"{config.endpoint_name('prod')}-*.png"))
     rows = [
         ("the second model's evaluation (plots beside it)", report),
@@ -283,7 +288,7 @@ def _tail(output: str) -> str:
 def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = print) -> list[Stage]:
     """Start the emulator, tell the story, stop the emulator; return the stages."""
     # The pipeline's jobs run under workdir, and stay there to look at after the story.
-    jobs = workdir / "pipeline-executions"
+    jobs = workdir / JOBS
     shutil.rmtree(jobs, ignore_errors=True)
     # This process (the story's own clients) and every command it runs talk to the emulator
     # with fake credentials; os.environ is restored on the way out.
