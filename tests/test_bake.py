@@ -123,15 +123,28 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/promotion/test_deploy.py",
         "tests/promotion/test_registry.py",
         "tests/promotion/test_timeline.py",
-        # Development tooling: the local AWS emulator and the offline story.
-        f"{src}/dev/__init__.py",
-        f"{src}/dev/archive.py",
-        f"{src}/dev/emulated_stack.py",
-        f"{src}/dev/emulator.py",
-        f"{src}/dev/invocations.py",
-        f"{src}/dev/story.py",
+        # Development tooling: the local AWS emulator, its offline pipeline executor, the story.
+        *(
+            f"{src}/dev/{name}.py"
+            for name in (
+                "__init__",
+                "archive",
+                "containers",
+                "emulated_stack",
+                "emulator",
+                "executor",
+                "expressions",
+                "invocations",
+                "pipelines",
+                "processes",
+                "story",
+            )
+        ),
+        "tests/model_packages.py",
         "tests/dev/test_archive.py",
         "tests/dev/test_emulator.py",
+        "tests/dev/test_executor.py",
+        "tests/dev/test_pipeline_execution.py",
         "tests/dev/test_story.py",
         # The workflows.
         ".github/workflows/pr.yml",

@@ -30,11 +30,10 @@ STAGES = [
     "pull request: pytest -q",
     "merge: buildspec build 1 (pipeline upsert)",
     "merge: buildspec build 2 (pipeline start)",
-    "merge: pipeline steps on the sample data",
     "approve version 1",
     "deploy staging (all-at-once) + smoke test",
     "deploy prod (creates the endpoint)",
-    "merge again: a second version",
+    "merge again: pipeline start, a second version",
     "approve version 2",
     "deploy version 2 to staging",
 ]
@@ -54,14 +53,18 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     ]
     assert [re.sub(r"^\[\s*\d+\] ", "", line).split("  ")[0].strip() for line in lines] == expected
     status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
+    # The versions come from the pipeline's Register step, run by the emulator.
     assert f"-> version 1 {status}" in output
+    assert f"-> version 2 {status}" in output
     # The intended rollback reads as intended, with its timeline picture.
     rollback = r"rolled back, as expected \(exit 4\); picture: (build/deploy/\S+\.png)"
     picture = re.search(rollback, output)
     assert picture, "the story's rollback stage names its timeline"
-    # It closes with where its reports are and what to do next.
+    # It closes with where its reports are and what to do next: the second model's evaluation
+    # report is the one its pipeline execution's Evaluate job wrote.
     assert re.search(rf"^  {re.escape(picture[1])}  prod's rolled-back traffic", output, re.M)
-    assert re.search(r"^  build/story/v2/\S+/report\.md  the second model's", output, re.M)
+    report = r"build/story/pipeline-executions/\S+/Evaluate/\S+/report\.md"
+    assert re.search(rf"^  {report}  the second model's", output, re.M)
     assert "Next: README.md, 'Set up AWS'" in output
     assert lines[-1].endswith("staging InService v1, prod InService v1")
     assert re.search(r"^2\s+Rejected\s", output, re.M), "the registry table shows v2 Rejected"

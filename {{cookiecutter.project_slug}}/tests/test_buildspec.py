@@ -113,6 +113,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
     script.append("set +e")
     script.extend(commands(spec, "build", "finally"))
     script.append('echo "exported PIPELINE_EXECUTION_ARN=$PIPELINE_EXECUTION_ARN"')
+    script.append('echo "exported MODEL_PACKAGE_ARN=$MODEL_PACKAGE_ARN"')
     with emulator.running() as url:
         emulator.seed(url)
         env = {
@@ -134,8 +135,13 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
     out = result.stdout
     assert f"upsert: arn:aws:sagemaker:{config.AWS_REGION}:" in out
     assert "(commit 0123456789abcdef0123456789abcdef01234567)" in out
-    assert "step Preprocess: Succeeded" in out
+    # The emulator ran the upserted definition: every step, then the Register step's package.
+    for step in ("Preprocess", "Train", "Evaluate", "AccuracyGate", "Register"):
+        assert f"step {step}: Succeeded" in out
     assert "execution: Succeeded" in out
     assert re.search(
         r"^exported PIPELINE_EXECUTION_ARN=arn:aws:sagemaker:\S+/execution/", out, re.M
     )
+    package = rf"arn:aws:sagemaker:{config.AWS_REGION}:\d+:model-package/"
+    group = re.escape(config.MODEL_PACKAGE_GROUP)
+    assert re.search(rf"^exported MODEL_PACKAGE_ARN={package}{group}/1$", out, re.M)

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import joblib
+import model_packages
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,13 +64,7 @@ def _upload(model: object, key: str) -> str:
 
 
 def _new_version(url: str, commit: str, status: str = "Approved") -> int:
-    arn = registry.register(
-        url,
-        {"binary_classification_metrics": {"accuracy": {"value": 0.95}}},
-        commit,
-        status,
-        image_uri="image:1",
-    )
+    arn = model_packages.register(url, 0.95, commit, status)
     return int(arn.rsplit("/", 1)[1])
 
 
@@ -213,36 +208,6 @@ def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
     sm = boto3.client("sagemaker")
     with pytest.raises(sm.exceptions.ClientError, match="Could not find endpoint"):
         sm.update_endpoint(EndpointName="nothing-here", EndpointConfigName="none")
-
-
-def test_pipeline_execution_steps_name_the_registered_package(aws: str) -> None:
-    sm = boto3.client("sagemaker")
-    definition = {
-        "Version": "2020-12-01",
-        "Steps": [
-            {"Name": "Train", "Type": "Training", "Arguments": {}},
-            {
-                "Name": "Register",
-                "Type": "RegisterModel",
-                "Arguments": {"ModelPackageGroupName": config.MODEL_PACKAGE_GROUP},
-            },
-            {"Name": "TooWeak", "Type": "Fail", "Arguments": {}},
-        ],
-    }
-    sm.create_pipeline(
-        PipelineName=config.SAGEMAKER_PIPELINE,
-        PipelineDefinition=json.dumps(definition),
-        RoleArn=config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
-    )
-    execution = sm.start_pipeline_execution(PipelineName=config.SAGEMAKER_PIPELINE)
-    model, _ = _model()
-    version = _new_version(_upload(model, "models/run-2/model.tar.gz"), "commit-2")
-    steps = sm.list_pipeline_execution_steps(
-        PipelineExecutionArn=execution["PipelineExecutionArn"]
-    )["PipelineExecutionSteps"]
-    assert [s["StepName"] for s in steps] == ["Register", "Train"]
-    assert {s["StepStatus"] for s in steps} == {"Succeeded"}
-    assert steps[0]["Metadata"]["RegisterModel"]["Arn"].endswith(f"/{version}")
 
 
 def test_package_tags_round_trip(aws: str) -> None:

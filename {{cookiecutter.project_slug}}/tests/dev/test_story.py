@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
-import types
-from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import yaml
+from moto import mock_aws
 
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.dev import story
@@ -66,13 +68,37 @@ def test_last_line_is_the_verdict() -> None:
     assert story._tail("") == ""
 
 
-def test_a_model_below_the_threshold_stops_the_story(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Like the pipeline's gate: nothing is registered, so nothing later can be deployed."""
-    weak = types.SimpleNamespace(passed=False, accuracy=0.5)
-    monkeypatch.setattr(story.local, "run_local", lambda *args, **kwargs: weak)
-    teller = story.Story(env={})
-    with pytest.raises(CliError, match=r"accuracy 0\.5000 < threshold") as error:
-        story.train_and_register(teller, tmp_path, story.COMMITS[0])
+def test_a_model_below_the_threshold_stops_the_story(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like CodeBuild: `pipeline start --wait` exits 7, nothing is registered, nothing deploys."""
+    gate = "step AccuracyBelowThreshold failed: accuracy 0.5 is below MinAccuracy 0.85"
+    ran: list[dict[str, str]] = []
+
+    def start(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(kwargs["env"])
+        return subprocess.CompletedProcess(command, ExitCode.BELOW_THRESHOLD, "", f"error: {gate}")
+
+    monkeypatch.setattr(story.subprocess, "run", start)
+    teller = story.Story(env={"PATH": "/bin"})
+    with pytest.raises(CliError, match="missed the accuracy gate") as error:
+        story.run_pipeline(teller, "python -m pkg pipeline start --wait", story.COMMITS[1])
     assert error.value.code == ExitCode.BELOW_THRESHOLD
+    assert gate in str(error.value)
+    assert ran[0][config.COMMIT_SHA_VARIABLE] == story.COMMITS[1]
+
+
+def test_the_registered_version_must_be_this_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stale version (another commit's) is not taken for the one this run registered."""
+    with mock_aws():
+        sm = boto3.client("sagemaker")
+        sm.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)
+        sm.create_model_package(
+            ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties={"commit": story.COMMITS[0], "accuracy": "0.97"},
+        )
+        assert story.registered(story.COMMITS[0]) == "accuracy 0.9700 -> version 1 " + (
+            "PendingManualApproval"
+        )
+        with pytest.raises(CliError, match="did not register this run's model") as error:
+            story.registered(story.COMMITS[1])
+    assert error.value.code == ExitCode.FAILED

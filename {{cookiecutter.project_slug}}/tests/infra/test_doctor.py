@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import model_packages
 import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
@@ -15,7 +16,6 @@ from {{ cookiecutter.__package }} import aws, cli, config
 from {{ cookiecutter.__package }}.dev import emulated_stack
 from {{ cookiecutter.__package }}.errors import ExitCode
 from {{ cookiecutter.__package }}.infra import aws_checks, doctor, stack
-from {{ cookiecutter.__package }}.promotion import registry
 
 # An image URI shaped as the SDK's for this region (the emulator holds whichever it is given).
 IMAGE = (
@@ -44,12 +44,8 @@ LINES = [
 
 
 def _register(image: str) -> None:
-    registry.register(
-        f"s3://{config.ARTIFACT_BUCKET}/model/model.tar.gz",
-        {"binary_classification_metrics": {"accuracy": {"value": 0.95}}},
-        "0" * 40,
-        image_uri=image,
-    )
+    model = f"s3://{config.ARTIFACT_BUCKET}/model/model.tar.gz"
+    model_packages.register(model, 0.95, "0" * 40, image_uri=image)
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 import boto3
+import model_packages
 import pytest
 from botocore.exceptions import WaiterError
 
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.infra import stack, teardown
-from {{ cookiecutter.__package }}.promotion import registry
 
 STAGING = config.endpoint_name("staging")
 OURS = f"{STAGING}-v1-20240101000000"
@@ -52,12 +52,7 @@ def used(aws_emulator: str) -> None:
         _model(name)
     _client("sagemaker").create_endpoint(EndpointName=STAGING, EndpointConfigName=OURS)
     for commit in ("1" * 40, "2" * 40):
-        registry.register(
-            f"s3://{config.ARTIFACT_BUCKET}/model/model.tar.gz",
-            {"binary_classification_metrics": {"accuracy": {"value": 0.95}}},
-            commit,
-            image_uri="image:1",
-        )
+        model_packages.register(f"s3://{config.ARTIFACT_BUCKET}/model/model.tar.gz", 0.95, commit)
     _client("sagemaker").create_pipeline(
         PipelineName=config.SAGEMAKER_PIPELINE,
         PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import boto3
+import model_packages
 import pytest
 from moto import mock_aws
 
@@ -15,10 +15,6 @@ from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import registry
 
 MODEL = f"s3://{config.ARTIFACT_BUCKET}/models/run-1/model.tar.gz"
-
-
-def _metrics(accuracy: float) -> dict:
-    return {"binary_classification_metrics": {"accuracy": {"value": accuracy}}}
 
 
 @pytest.fixture
@@ -37,24 +33,12 @@ def sm():
 
 
 def _register(accuracy: float, commit: str, status: str = "PendingManualApproval") -> str:
-    return registry.register(MODEL, _metrics(accuracy), commit, status, image_uri="image:1")
+    return model_packages.register(MODEL, accuracy, commit, status)
 
 
 def _args(**values: object) -> argparse.Namespace:
     defaults = {"version": None, "arn": None, "reason": "looks good", "force": False}
     return argparse.Namespace(**{**defaults, **values})
-
-
-def test_register_records_commit_metrics_and_status(sm) -> None:
-    arn = _register(0.93, "abc123", "Approved")
-    package = sm.describe_model_package(ModelPackageName=arn)
-    assert package["MetadataProperties"]["CommitId"] == "abc123"
-    assert package["ModelApprovalStatus"] == "Approved"
-    assert package["CustomerMetadataProperties"]["accuracy"] == "0.9300"
-    uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    bucket, key = registry.split_s3_uri(uri)
-    stored = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert json.loads(stored) == _metrics(0.93)
 
 
 def test_list_shows_version_status_accuracy_and_commit(

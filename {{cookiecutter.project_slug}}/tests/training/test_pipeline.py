@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
@@ -370,14 +370,12 @@ def _poll(stubber: Stubber, status: str, steps: list[tuple[str, str, str | None]
     )
 
 
-def _wait(client: Any, **kwargs: Any) -> tuple[str, str]:
+def _wait(client: Any, slept: list[float] | None = None, **kwargs: Any) -> tuple[int, str]:
     out = io.StringIO()
-    slept: list[float] = []
+    slept = [] if slept is None else slept
     with redirect_stdout(out):
-        status, steps = execution.wait(
-            client, EXECUTION_ARN, sleep=slept.append, delays=iter([1.0] * 10), **kwargs
-        )
-    return execution.outcome(status, steps), out.getvalue()
+        status, steps, reason = execution.wait(client, EXECUTION_ARN, sleep=slept.append, **kwargs)
+    return execution.outcome(status, steps, reason), out.getvalue()
 
 
 def test_wait_prints_one_line_per_step_state_change(sm: tuple[Any, Stubber]) -> None:
@@ -395,6 +393,36 @@ def test_wait_prints_one_line_per_step_state_change(sm: tuple[Any, Stubber]) -> 
         "step Train: Succeeded",
         "execution: Succeeded",
     ]
+
+
+def test_polling_backs_off_and_starts_again_when_a_step_moves(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    _poll(stubber, "Executing", [("Preprocess", "Executing", None)])
+    _poll(stubber, "Executing", [("Preprocess", "Succeeded", None)])
+    _poll(stubber, "Succeeded", [("Preprocess", "Succeeded", None)])
+    slept: list[float] = []
+    assert _wait(client, slept, first_poll=0.5)[0] == ExitCode.OK
+    assert slept == [0.5, 0.75, 1.125, 0.5]
+
+
+def test_a_failure_outside_any_step_says_the_executions_reason(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    reason = "step Transform: step type 'Transform' is not supported offline"
+    stubber.add_response(
+        "describe_pipeline_execution",
+        {"PipelineExecutionStatus": "Failed", "FailureReason": reason},
+        {"PipelineExecutionArn": EXECUTION_ARN},
+    )
+    stubber.add_response(
+        "list_pipeline_execution_steps",
+        {"PipelineExecutionSteps": []},
+        {"PipelineExecutionArn": EXECUTION_ARN, "SortOrder": "Ascending"},
+    )
+    with pytest.raises(CliError, match=f"execution ended Failed: {reason}") as error:
+        _wait(client)
+    assert error.value.code == ExitCode.FAILED
 
 
 def test_a_failed_step_fails_with_its_reason(sm: tuple[Any, Stubber]) -> None:
@@ -420,6 +448,14 @@ def test_wait_gives_up_at_the_timeout(sm: tuple[Any, Stubber]) -> None:
     with pytest.raises(CliError, match="still Executing") as error:
         _wait(client, timeout=0.5, clock=lambda: 0.0)
     assert error.value.code == ExitCode.TIMED_OUT
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_a_poll_interval_that_is_not_positive_is_refused(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["pipeline", "start", "--wait", "--poll-seconds", seconds]) == ExitCode.USAGE
+    assert capsys.readouterr().err == f"error: --poll-seconds {float(seconds)} is not positive\n"
 
 
 def test_outputs_file_is_shell_sourceable(tmp_path: Path) -> None:

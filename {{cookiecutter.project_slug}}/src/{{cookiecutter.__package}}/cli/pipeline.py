@@ -3,6 +3,7 @@
 import argparse
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 
 def add(commands: argparse._SubParsersAction) -> None:
@@ -23,6 +24,11 @@ def add(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=config.PIPELINE_WAIT_SECONDS,
         help="with --wait, give up (exit 6) after this many seconds (default: %(default)s)",
+    )
+    start.add_argument(
+        "--poll-seconds",
+        type=float,
+        help="with --wait, the first interval between polls (default: 5, backing off to 60)",
     )
     start.add_argument(
         "--outputs",
@@ -56,5 +62,12 @@ def start_execution(args: argparse.Namespace) -> int:
     """Start an execution recording the commit; with --wait, follow it to the end."""
     from {{ cookiecutter.__package }}.training import execution
 
+    if args.poll_seconds is not None and not args.poll_seconds > 0:
+        raise CliError(f"--poll-seconds {args.poll_seconds} is not positive", ExitCode.USAGE)
     wait_seconds = args.timeout_seconds if args.wait else None
-    return execution.start(args.commit, wait_seconds=wait_seconds, outputs_file=args.outputs)
+    return execution.start(
+        args.commit,
+        wait_seconds=wait_seconds,
+        outputs_file=args.outputs,
+        poll_seconds=args.poll_seconds or execution.POLL_FIRST_SECONDS,
+    )

@@ -9,11 +9,15 @@ def add(commands: argparse._SubParsersAction) -> None:
         "story",
         help="the whole flow offline: PR gate, retrain, approve, deploy, alarm rollback "
         "(development: needs the dev group)",
-        description="Run the pull-request gate, the buildspec's build phase, the pipeline's "
-        "steps, approval, deployments and a prod deployment that an alarm rolls back, against "
-        "the local AWS emulator on 127.0.0.1. Development tooling: it never reaches AWS.",
+        description="Run the pull-request gate, the buildspec's build phase (the emulator runs "
+        "the upserted pipeline definition: its steps, gate and registration), approval, "
+        "deployments and a prod deployment that an alarm rolls back, against the local AWS "
+        "emulator on 127.0.0.1. Development tooling: it never reaches AWS.",
     )
-    p.add_argument("--workdir", help="scratch directory (default: build/story)")
+    p.add_argument(
+        "--workdir",
+        help="scratch directory; the pipeline jobs' files stay in it (default: build/story)",
+    )
     p.add_argument(
         "--skip-gate", action="store_true", help="skip the lint and test stage (already run)"
     )

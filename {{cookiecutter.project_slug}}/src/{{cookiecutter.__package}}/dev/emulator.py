@@ -16,9 +16,9 @@ request:
   `fire_alarm_on_next_shift` makes the next shift of an endpoint set an alarm to ALARM once the
   deployer has seen it begin, as a bad new model would, so a test or the story sees a rollback
   every time.
-- ListPipelineExecutionSteps: moto marks executions Succeeded at once; this lists one Succeeded
-  step per step of the execution's pipeline definition (Fail steps did not run), and gives the
-  RegisterModel step the newest package registered in its group since the execution started.
+- StartPipelineExecution runs the upserted definition step by step, offline (pipelines.py):
+  processing and training jobs as local processes, conditions, registration, Fail steps; then
+  DescribePipelineExecution and ListPipelineExecutionSteps report what really happened.
 - InvokeEndpoint, for an endpoint whose model's ModelDataUrl is in the emulated S3: loads that
   model.tar.gz and answers through the serving hooks (model_fn, transform_fn) of its
   code/inference.py, else this package's steps/inference.py, with the status codes the
@@ -61,6 +61,7 @@ from werkzeug.wrappers import Request, Response
 
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.dev import archive, emulated_stack, invocations
+from {{ cookiecutter.__package }}.dev.pipelines import PipelineExecutions
 
 HOST = "127.0.0.1"
 # Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
@@ -84,7 +85,13 @@ class _AwsError(Exception):
 class Extensions:
     """The WSGI layer that serves what moto lacks and passes everything else to moto."""
 
-    def __init__(self, moto_app: Callable, shift_seconds: float, rollback_seconds: float) -> None:
+    def __init__(
+        self,
+        moto_app: Callable,
+        shift_seconds: float,
+        rollback_seconds: float,
+        workdir: Path | None = None,
+    ) -> None:
         self.moto_app = moto_app
         self.shift_seconds = shift_seconds
         self.rollback_seconds = rollback_seconds
@@ -93,12 +100,15 @@ class Extensions:
         self.package_tags: dict[str, dict[str, str]] = {}
         self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
         self.polls: dict[str, int] = {}  # endpoint name -> DescribeEndpoint calls in its shift
+        self.pipelines = PipelineExecutions(FAKE_CREDENTIALS["aws_secret_access_key"], workdir)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         path = environ.get("PATH_INFO", "")
         handler: Callable[[Request], Response | None] | None = {
             "SageMaker.UpdateEndpoint": self.update_endpoint,
+            "SageMaker.StartPipelineExecution": self.start_pipeline_execution,
+            "SageMaker.DescribePipelineExecution": self.describe_pipeline_execution,
             "SageMaker.ListPipelineExecutionSteps": self.list_pipeline_execution_steps,
             "SageMaker.AddTags": self.add_package_tags,
             "SageMaker.ListTags": self.list_package_tags,
@@ -264,45 +274,32 @@ class Extensions:
             self.armed_alarms[params["EndpointName"]] = params["AlarmName"]
         return _json({})
 
-    # ---- ListPipelineExecutionSteps ---------------------------------------------------------
+    # ---- pipeline executions ---------------------------------------------------------------
+
+    def start_pipeline_execution(self, request: Request) -> Response | None:
+        """Run the pipeline's definition, offline, in the background."""
+        params = json.loads(request.get_data() or b"{}")
+        try:
+            started = self.pipelines.start(
+                self._sagemaker(request), request.host_url.rstrip("/"), _access_key(request), params
+            )
+        except ValueError as error:
+            raise _AwsError("ValidationException", str(error)) from None
+        return None if started is None else _json(started)
+
+    def describe_pipeline_execution(self, request: Request) -> Response | None:
+        """The execution's real status and failure reason (moto's for executions not run here)."""
+        params = json.loads(request.get_data() or b"{}")
+        described = self.pipelines.describe(self._sagemaker(request), params)
+        return None if described is None else _json(described)
 
     def list_pipeline_execution_steps(self, request: Request) -> Response:
-        """One Succeeded entry per step that a successful run of the definition executes."""
-        backend = self._sagemaker(request)
-        arn = json.loads(request.get_data() or b"{}")["PipelineExecutionArn"]
-        execution = next(
-            (
-                pipeline.pipeline_executions[arn]
-                for pipeline in backend.pipelines.values()
-                if arn in pipeline.pipeline_executions
-            ),
-            None,
-        )
-        if execution is None:
-            raise _AwsError("ResourceNotFound", f"Pipeline execution {arn} does not exist.")
-        definition = json.loads(execution.pipeline_definition_for_execution or "{}")
-        started = execution.start_time
-        steps = []
-        for step in definition.get("Steps", []):
-            if step.get("Type") == "Fail":
-                continue  # a succeeded execution took the other branch
-            entry: dict[str, Any] = {
-                "StepName": step["Name"],
-                "StepStatus": "Succeeded",
-                "StartTime": started.timestamp(),
-                "EndTime": started.timestamp(),
-                "Metadata": {},
-            }
-            if step.get("Type") == "RegisterModel":
-                group = step.get("Arguments", {}).get(
-                    "ModelPackageGroupName", config.MODEL_PACKAGE_GROUP
-                )
-                package = _newest_package(backend, group, started)
-                if package is not None:
-                    entry["Metadata"] = {"RegisterModel": {"Arn": package.arn}}
-            steps.append(entry)
-        # SageMaker lists the latest step first.
-        return _json({"PipelineExecutionSteps": list(reversed(steps))})
+        """The steps of an execution: status, times, failure reason, metadata."""
+        params = json.loads(request.get_data() or b"{}")
+        try:
+            return _json(self.pipelines.list_steps(params))
+        except LookupError as error:
+            raise _AwsError("ResourceNotFound", str(error)) from None
 
     # ---- tags on versioned model packages ---------------------------------------------------
 
@@ -412,22 +409,21 @@ def _hooks(model_dir: Path) -> Any:
     return importlib.import_module(f"{config.PACKAGE}.steps.inference")
 
 
-def _newest_package(backend: Any, group: str, since: Any) -> Any:
-    packages = [
-        p
-        for p in backend.model_packages.values()
-        if p.model_package_group_name == group and p.creation_time >= since
-    ]
-    return max(packages, key=lambda p: p.model_package_version or 0, default=None)
-
-
 def _alarm_state(cloudwatch: Any, name: str) -> str | None:
     alarm = cloudwatch.alarms.get(name)
     return alarm.state_value if alarm is not None else None
 
 
 def _json(payload: dict[str, Any]) -> Response:
-    return Response(json.dumps(payload), status=200, content_type="application/x-amz-json-1.1")
+    # The JSON protocol sends timestamps as seconds since the epoch.
+    body = json.dumps(payload, default=lambda value: value.timestamp())
+    return Response(body, status=200, content_type="application/x-amz-json-1.1")
+
+
+def _access_key(request: Request) -> str:
+    """The access key that signed a request (its account is the resources' account)."""
+    auth = request.headers.get("Authorization", "")
+    return auth.split("Credential=", 1)[-1].split("/", 1)[0]
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -443,10 +439,15 @@ def running(
     *,
     shift_seconds: float = SHIFT_SECONDS,
     rollback_seconds: float = ROLLBACK_SECONDS,
+    workdir: Path | None = None,
 ) -> Iterator[str]:
-    """Run the emulator on 127.0.0.1 (port 0: a free one); yield its URL; stop it on exit."""
+    """Run the emulator on 127.0.0.1 (port 0: a free one); yield its URL; stop it on exit.
+
+    Pipeline executions run their jobs under `workdir` and leave them there to look at; without
+    it, in a temporary directory that each execution removes when it ends.
+    """
     moto_app = DomainDispatcherApplication(create_backend_app)
-    app = Extensions(moto_app, shift_seconds, rollback_seconds)
+    app = Extensions(moto_app, shift_seconds, rollback_seconds, workdir)
     server = make_server(HOST, port, app, threaded=True, request_handler=_QuietRequestHandler)
     url = f"http://{HOST}:{server.server_port}"
     # A short poll interval: shutdown() waits for it, and tests start many servers.

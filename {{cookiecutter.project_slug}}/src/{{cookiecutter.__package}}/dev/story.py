@@ -1,17 +1,20 @@
 """The whole flow, offline, in one command: from a pull request to an alarm rolling prod back.
 
 Development tooling, like emulator.py: it runs the same commands as the pull-request workflow,
-the buildspec and the promotion jobs, but against the local AWS emulator on 127.0.0.1 and with
-the pipeline's step code run as local processes. Nothing here reaches AWS.
+the buildspec and the promotion jobs, but against the local AWS emulator on 127.0.0.1, which runs
+the upserted pipeline definition itself: its steps as local processes, its gate, its Register
+step. Nothing here reaches AWS.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,17 +24,22 @@ from unittest import mock
 import yaml
 
 from {{ cookiecutter.__package }} import aws, config
-from {{ cookiecutter.__package }}.dev import emulator
+from {{ cookiecutter.__package }}.dev import emulator, processes
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
-from {{ cookiecutter.__package }}.training import local
+from {{ cookiecutter.__package }}.training.interface import EVALUATE
 
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
 # Stand-ins for the commits CodePipeline would pass (the repo may not even be a git checkout).
 COMMITS = ("1" * 40, "2" * 40)
-# Local polling: the emulator shifts traffic in well under a second.
+# Local polling: the emulator shifts traffic in well under a second, and runs a pipeline step
+# in about one.
 FAST_POLL = ["--poll-seconds", "0.05"]
+# The buildspec command that starts the SageMaker pipeline and waits for it.
+PIPELINE_START = "pipeline start"
+# Where, under the story's workdir, the emulator runs the pipeline's jobs and leaves their files.
+JOBS = "pipeline-executions"
 
 
 @dataclass
@@ -61,15 +69,30 @@ class Story:
         self.log(f"[{len(self.stages):>2}] {name:<51} {seconds:6.1f}s  {outcome}")
         return outcome
 
-    def run(self, *command: str, expect: int = ExitCode.OK) -> str:
+    def run(
+        self, *command: str, expect: int = ExitCode.OK, env: dict[str, str] | None = None
+    ) -> str:
         """Run a command in the repository; anything but the expected exit code stops the story."""
         result = subprocess.run(  # noqa: S603 - the commands are this repo's own tools
-            command, cwd=config.REPO_ROOT, env=self.env, capture_output=True, text=True, check=False
+            command,
+            cwd=config.REPO_ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != expect:
+            output = (result.stdout + result.stderr).strip()[-3000:]
+            if result.returncode == ExitCode.BELOW_THRESHOLD:
+                # As in CodeBuild: the model missed the gate, nothing was registered, and the
+                # rest of the story has nothing to deploy.
+                raise CliError(
+                    f"`{shlex.join(command)}`: the model missed the accuracy gate, so nothing "
+                    f"was registered and the story stops here:\n{output}",
+                    ExitCode.BELOW_THRESHOLD,
+                )
             raise CliError(
-                f"`{shlex.join(command)}` exited {result.returncode}, expected {expect}:\n"
-                f"{(result.stdout + result.stderr).strip()[-3000:]}",
+                f"`{shlex.join(command)}` exited {result.returncode}, expected {expect}:\n{output}",
                 ExitCode.FAILED,
             )
         return result.stdout + result.stderr
@@ -104,49 +127,38 @@ def clear_alarm(alarm: str) -> None:
     )
 
 
-def train_and_register(story: Story, workdir: Path, commit: str) -> str:
-    """The pipeline's steps as local processes, then its gate and its Register step."""
-    result = local.run_local(
-        config.SAMPLE_DATA, workdir, config.ACCURACY_THRESHOLD, log=lambda _: None
-    )
-    if not result.passed:
-        # As in the pipeline, nothing is registered; the rest of the story has nothing to deploy.
+def merge(story: Story, command: str) -> str:
+    """One buildspec build command; starting the pipeline runs it for real in the emulator."""
+    if PIPELINE_START in command:
+        # Its gate decides, and its Register step registers the version.
+        return run_pipeline(story, command, COMMITS[0])
+    return _tail(story.run("bash", "-c", command))
+
+
+def run_pipeline(story: Story, command: str, commit: str) -> str:
+    """The buildspec's `pipeline start --wait` for one commit: the emulator runs the definition."""
+    # The buildspec reads the commit from CodePipeline's variable; polling is local.
+    polled = f"{command} {shlex.join(FAST_POLL)}"
+    story.run("bash", "-c", polled, env={config.COMMIT_SHA_VARIABLE: commit})
+    return registered(commit)
+
+
+def registered(commit: str) -> str:
+    """The version the pipeline's Register step created, checked against the commit."""
+    sm = aws.client("sagemaker")
+    versions = registry.summaries(sm)
+    package = sm.describe_model_package(ModelPackageName=versions[0]["ModelPackageArn"])
+    metadata = package.get("CustomerMetadataProperties", {})
+    if metadata.get("commit") != commit:
         raise CliError(
-            f"accuracy {result.accuracy:.4f} < threshold {config.ACCURACY_THRESHOLD}: "
-            "not registered, so the story stops here",
-            ExitCode.BELOW_THRESHOLD,
+            f"the newest version records commit {metadata.get('commit')}, not {commit}: the "
+            "pipeline did not register this run's model",
+            ExitCode.FAILED,
         )
-    key = f"{config.SAGEMAKER_PIPELINE}/local-{commit[:12]}/model.tar.gz"
-    aws.client("s3").upload_file(str(result.model_tar), config.ARTIFACT_BUCKET, key)
-    arn = registry.register(
-        f"s3://{config.ARTIFACT_BUCKET}/{key}",
-        json.loads(result.evaluation.read_text(encoding="utf-8")),
-        commit,
-        config.REGISTRATION_STATUS,
-        image_uri=registered_image(),
-    )
-    version = arn.rsplit("/", 1)[1]
-    return f"accuracy {result.accuracy:.4f} -> version {version} {config.REGISTRATION_STATUS}"
-
-
-def registered_image() -> str:
-    """The serving image that the upserted pipeline's Register step names.
-
-    Read back from the pipeline the merge stage upserted, rather than derived again here: the
-    image's registry account differs by region, and only the SageMaker SDK knows it.
-    """
-    pipeline = aws.client("sagemaker").describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
-    definition = json.loads(pipeline["PipelineDefinition"])
-    steps = list(definition["Steps"])
-    while steps:
-        step = steps.pop(0)
-        if step["Type"] == "RegisterModel":
-            return step["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
-        # The Register step sits inside the accuracy gate's branches.
-        arguments = step.get("Arguments", {})
-        steps += arguments.get("IfSteps", []) + arguments.get("ElseSteps", [])
-    raise CliError(
-        f"pipeline {config.SAGEMAKER_PIPELINE} has no RegisterModel step", ExitCode.FAILED
+    accuracy = float(metadata.get("accuracy", "nan"))
+    return (
+        f"accuracy {accuracy:.4f} -> version {package['ModelPackageVersion']} "
+        f"{package['ModelApprovalStatus']}"
     )
 
 
@@ -158,24 +170,18 @@ def approve(story: Story, version: int) -> str:
     return f"version {version} Approved"
 
 
-def tell(story: Story, gate: bool, workdir: Path) -> None:
+def tell(story: Story, gate: bool) -> None:
     """Every stage of the story, in order."""
     if gate:
         for command in pull_request_commands():
             name = f"pull request: {' '.join(command[2:4])}"
             story.stage(name, lambda c=command: _tail(story.run(*c)))
 
-    for number, command in enumerate(buildspec_build_commands(), start=1):
+    build = buildspec_build_commands()
+    for number, command in enumerate(build, start=1):
         words = shlex.split(command)
         label = " ".join(words[3:5]) if len(words) > 4 else command
-        story.stage(
-            f"merge: buildspec build {number} ({label})",
-            lambda c=command: _tail(story.run("bash", "-c", c)),
-        )
-    story.stage(
-        "merge: pipeline steps on the sample data",
-        lambda: train_and_register(story, workdir / "v1", COMMITS[0]),
-    )
+        story.stage(f"merge: buildspec build {number} ({label})", lambda c=command: merge(story, c))
     story.stage("approve version 1", lambda: approve(story, 1))
     story.stage(
         "deploy staging (all-at-once) + smoke test",
@@ -187,9 +193,11 @@ def tell(story: Story, gate: bool, workdir: Path) -> None:
         lambda: _tail(story.cli("deploy", "--env", "prod", *FAST_POLL)),
     )
 
+    # The same definition again (the code did not change, so an upsert would change nothing).
+    start = next(command for command in build if PIPELINE_START in command)
     story.stage(
-        "merge again: a second version",
-        lambda: train_and_register(story, workdir / "v2", COMMITS[1]),
+        "merge again: pipeline start, a second version",
+        lambda: run_pipeline(story, start, COMMITS[1]),
     )
     story.stage("approve version 2", lambda: approve(story, 2))
     story.stage(
@@ -247,7 +255,9 @@ def _after(output: str, prefix: str) -> str:
 
 def closing_note(workdir: Path) -> str:
     """Where the story's reports are, and what to do next."""
-    report = local.Layout(workdir.resolve() / "v2").evaluation_dir / "report.md"
+    # The newest evaluation report: the one the second execution's Evaluate job wrote.
+    reports = (workdir.resolve() / JOBS).glob(f"*/{EVALUATE}/**/report.md")
+    report = max(reports, key=lambda path: path.stat().st_mtime, default=None)
     timelines = sorted(config.DEPLOY_TIMELINES.glob(f"{config.endpoint_name('prod')}-*.png"))
     rows = [
         ("the second model's evaluation (plots beside it)", report),
@@ -277,9 +287,12 @@ def _tail(output: str) -> str:
 
 def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = print) -> list[Stage]:
     """Start the emulator, tell the story, stop the emulator; return the stages."""
-    # This process (registry.register, the story's own clients) and every command it runs
-    # talk to the emulator with fake credentials; os.environ is restored on the way out.
-    with emulator.running() as url, mock.patch.dict(os.environ):
+    # The pipeline's jobs run under workdir, and stay there to look at after the story.
+    jobs = workdir / JOBS
+    shutil.rmtree(jobs, ignore_errors=True)
+    # This process (the story's own clients) and every command it runs talk to the emulator
+    # with fake credentials; os.environ is restored on the way out.
+    with emulator.running(workdir=jobs) as url, mock.patch.dict(os.environ):
         emulator.seed(url)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "GITHUB_STEP_SUMMARY"):
             os.environ.pop(name, None)
@@ -295,8 +308,21 @@ def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = pri
         )
         story = Story(env=dict(os.environ), log=log)
         log(f"local AWS emulator on {url} (stopped at the end)")
-        tell(story, gate, workdir)
+        warm_up()
+        tell(story, gate)
     return story.stages
+
+
+def warm_up() -> None:
+    """Load the ML libraries while the first commands run in their own processes.
+
+    Twice: in the warm interpreter the pipeline's step processes fork from, and in this process,
+    where the emulator's endpoints load models for the smoke tests.
+    """
+    processes.warm_up()
+    threading.Thread(
+        target=lambda: [importlib.import_module(name) for name in processes.PRELOAD], daemon=True
+    ).start()
 
 
 def summary_table(stages: list[Stage]) -> str:

@@ -1,6 +1,7 @@
-"""The model registry: register, list, approve, reject, and find the latest Approved version.
+"""The model registry: list, approve, reject, and find the latest Approved version.
 
-Plain boto3: the promotion path never imports the SageMaker SDK.
+The pipeline's Register step creates the versions. Plain boto3: the promotion path never imports
+the SageMaker SDK.
 """
 
 from __future__ import annotations
@@ -17,59 +18,6 @@ REJECTED = "Rejected"
 PENDING = "PendingManualApproval"
 # ApprovalDescription holds at most 1,024 characters.
 DESCRIPTION_MAX = 1024
-
-
-def register(
-    model_data_url: str,
-    metrics: dict[str, Any],
-    commit: str,
-    status: str = config.REGISTRATION_STATUS,
-    *,
-    image_uri: str,
-    metrics_s3_uri: str | None = None,
-    sm: Any | None = None,
-    s3: Any | None = None,
-) -> str:
-    """Create a model package version in the group, as the pipeline's registration step does."""
-    sm = sm or aws.client("sagemaker")
-    accuracy = metric_accuracy(metrics)
-    if metrics_s3_uri is None:
-        # Store the evaluation report next to the model, where the pipeline's Evaluate step
-        # would have written it, so the package's ModelQuality statistics point at real data.
-        bucket, key = split_s3_uri(model_data_url)
-        metrics_s3_uri = f"s3://{bucket}/{key.rsplit('/', 1)[0]}/evaluation.json"
-        _, metrics_key = split_s3_uri(metrics_s3_uri)
-        (s3 or aws.client("s3")).put_object(
-            Bucket=bucket,
-            Key=metrics_key,
-            Body=json.dumps(metrics).encode(),
-            ContentType="application/json",
-        )
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
-        "ModelPackageDescription": f"commit {commit}",
-        "ModelApprovalStatus": status,
-        "InferenceSpecification": {
-            "Containers": [
-                {
-                    "Image": image_uri,
-                    "ModelDataUrl": model_data_url,
-                    "Environment": dict(config.SERVING_ENVIRONMENT),
-                }
-            ],
-            "SupportedContentTypes": list(config.CONTENT_TYPES),
-            "SupportedResponseMIMETypes": list(config.CONTENT_TYPES),
-        },
-        "MetadataProperties": {"CommitId": commit},
-        "ModelMetrics": {
-            "ModelQuality": {
-                "Statistics": {"ContentType": "application/json", "S3Uri": metrics_s3_uri}
-            }
-        },
-    }
-    if accuracy is not None:
-        request["CustomerMetadataProperties"] = {"accuracy": f"{accuracy:.4f}"}
-    return sm.create_model_package(**request)["ModelPackageArn"]
 
 
 def metric_accuracy(metrics: dict[str, Any]) -> float | None:

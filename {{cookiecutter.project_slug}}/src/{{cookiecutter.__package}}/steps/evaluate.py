@@ -31,7 +31,9 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-PROCESSING = Path("/opt/ml/processing")
+# The container's /opt/ml/processing. Outside a container, SAGEMAKER_BASE_DIR says where /opt/ml
+# is (the variable SageMaker's own toolkits read); the offline pipeline executor sets it.
+PROCESSING = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")) / "processing"
 MODEL_FILE = "model.joblib"
 USAGE_ERROR = 2
 # The per-metric entries SageMaker's model-quality format carries; the standard deviation is

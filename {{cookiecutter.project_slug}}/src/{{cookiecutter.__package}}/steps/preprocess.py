@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROCESSING = Path("/opt/ml/processing")
+# The container's /opt/ml/processing. Outside a container, SAGEMAKER_BASE_DIR says where /opt/ml
+# is (the variable SageMaker's own toolkits read); the offline pipeline executor sets it.
+PROCESSING = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")) / "processing"
 USAGE_ERROR = 2
 
 

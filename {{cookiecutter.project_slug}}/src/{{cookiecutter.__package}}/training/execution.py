@@ -10,7 +10,7 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ def start(
     wait_seconds: float | None = None,
     outputs_file: str | None = None,
     sm: Any | None = None,
+    poll_seconds: float = POLL_FIRST_SECONDS,
 ) -> int:
     """Start an execution recording the commit; with wait_seconds, follow it to its verdict."""
     sm = sm or aws.client("sagemaker")
@@ -40,7 +41,7 @@ def start(
     if wait_seconds is None:
         return ExitCode.OK
     try:
-        status, steps = wait(sm, arn, timeout=wait_seconds)
+        status, steps, reason = wait(sm, arn, timeout=wait_seconds, first_poll=poll_seconds)
     finally:
         # The registered package is worth exporting even when a later step failed.
         package = registered_package(sm, arn)
@@ -48,7 +49,7 @@ def start(
             outputs["MODEL_PACKAGE_ARN"] = package
             print(f"registered: {package}")
         write_outputs(outputs_file, outputs)
-    return outcome(status, steps)
+    return outcome(status, steps, reason)
 
 
 def start_execution(sm: Any, commit: str) -> str:
@@ -82,23 +83,32 @@ def wait(
     timeout: float = config.PIPELINE_WAIT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    delays: Iterator[float] | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
-    """Follow the execution to its end, printing one line per step state change."""
+    first_poll: float = POLL_FIRST_SECONDS,
+) -> tuple[str, list[dict[str, Any]], str]:
+    """Follow the execution to its end, printing one line per step state change.
+
+    Returns the final status, the steps, and the execution's failure reason (if any).
+    """
     deadline = clock() + timeout
     seen: dict[str, str] = {}
-    delays = delays or aws.backoff(POLL_FIRST_SECONDS, POLL_MAX_SECONDS)
+    delays = aws.backoff(first_poll, POLL_MAX_SECONDS)
     while True:
-        status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        status = described["PipelineExecutionStatus"]
         steps = step_states(sm, arn)
+        moved = False
         for step in steps:
             name, state = step["StepName"], step.get("StepStatus", "Unknown")
             if seen.get(name) != state:
                 seen[name] = state
+                moved = True
                 print(f"step {name}: {state}", flush=True)
         if status in _DONE:
             print(f"execution: {status}", flush=True)
-            return status, steps
+            return status, steps, described.get("FailureReason", "")
+        if moved:
+            # Something moved: the next step may end soon too, so look again soon.
+            delays = aws.backoff(first_poll, POLL_MAX_SECONDS)
         delay = next(delays)
         if clock() + delay > deadline:
             raise CliError(
@@ -109,7 +119,7 @@ def wait(
         sleep(delay)
 
 
-def outcome(status: str, steps: list[dict[str, Any]]) -> int:
+def outcome(status: str, steps: list[dict[str, Any]], reason: str = "") -> int:
     """The exit code for a finished execution; raise with the failing step's reason if any."""
     if status == "Succeeded":
         return ExitCode.OK
@@ -119,7 +129,7 @@ def outcome(status: str, steps: list[dict[str, Any]]) -> int:
         reason = step.get("FailureReason", "no reason given")
         code = ExitCode.BELOW_THRESHOLD if step["StepName"] == FAIL else ExitCode.FAILED
         raise CliError(f"step {step['StepName']} failed: {reason}", code)
-    raise CliError(f"execution ended {status}", ExitCode.FAILED)
+    raise CliError(f"execution ended {status}" + (f": {reason}" if reason else ""), ExitCode.FAILED)
 
 
 def registered_package(sm: Any, arn: str) -> str | None:

@@ -1,0 +1,179 @@
+"""A job's Python entry point as its own local process, forked from an interpreter kept warm.
+
+Development tooling for the emulator's pipeline executions. Every step script starts by importing
+pandas and scikit-learn, about a second each time on a laptop. So the scripts run in processes
+forked from one interpreter that has imported those libraries already (multiprocessing's
+forkserver, with its documented preload list): each step still gets its own process, its own
+environment, working directory, arguments, stdout and stderr, and its exit status, and runs the
+script file as `python3 script.py` would (`runpy.run_path` as `__main__`). One difference: exit
+handlers (`atexit`) a script registers do not run. Where forkserver does not exist (Windows),
+the script runs in a fresh interpreter instead: slower, same result. As with any use of
+multiprocessing, a plain script that starts the emulator needs `if __name__ == "__main__":`
+around its work, because each job imports the main script first (`python -m` and pytest are
+fine as they are).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import runpy
+import subprocess
+import sys
+import threading
+import traceback
+import warnings
+from pathlib import Path
+
+# What the step scripts import: imported once in the warm interpreter. A script that imports
+# anything else imports it itself, as it would in its container.
+PRELOAD = [
+    "numpy",
+    "pandas",
+    "joblib",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "matplotlib.pyplot",
+    __name__,
+]
+# multiprocessing runs a `python -m module` main module again in each job, and runpy warns when
+# the warm interpreter has imported it already (_warm_context does, to make that free).
+warnings.filterwarnings(
+    "ignore", r".* found in sys\.modules after import of package", RuntimeWarning, "runpy"
+)
+# A job's processes see the job's environment plus these, never the developer's credentials.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+_START_METHOD = "forkserver"
+_lock = threading.Lock()
+_context: multiprocessing.context.BaseContext | None = None
+
+
+def _warm_context() -> multiprocessing.context.BaseContext | None:
+    global _context  # one warm interpreter per process, made on first use
+    if _START_METHOD not in multiprocessing.get_all_start_methods():
+        return None
+    with _lock:
+        if _context is None:
+            context = multiprocessing.get_context(_START_METHOD)
+            # The warm interpreter imports matplotlib with this process's environment: draw to
+            # files (no display), as in the containers, never to a window from a forked process.
+            os.environ.setdefault("MPLBACKEND", "Agg")
+            # multiprocessing runs a `python -m module` main module again in each job (not a
+            # package's __main__): imported in the warm interpreter, that costs nothing.
+            main = getattr(sys.modules["__main__"].__spec__, "name", None)
+            own_main = [main] if main and not main.endswith("__main__") else []
+            context.set_forkserver_preload([*PRELOAD, *own_main])
+            _context = context
+        return _context
+
+
+def warm_up() -> None:
+    """Start the warm interpreter now, in the background, so the first job does not wait."""
+    context = _warm_context()
+    if context is not None:
+        threading.Thread(target=_start_and_join, args=(context,), daemon=True).start()
+
+
+def _start_and_join(context: multiprocessing.context.BaseContext) -> None:
+    process = context.Process(target=_nothing)  # type: ignore[attr-defined]
+    process.start()
+    process.join()
+
+
+def _nothing() -> None:
+    """The warm-up job: starting it is what imports the libraries."""
+
+
+def job_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment a job's process sees: the job's variables and a few of the machine's."""
+    return {**{k: os.environ[k] for k in INHERITED if k in os.environ}, **env}
+
+
+def run_python(
+    script: Path,
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    stdout: Path,
+    stderr: Path,
+    timeout: float | None = None,
+) -> int | None:
+    """Run `python3 script args` as its own process; its exit status, or None on timeout."""
+    context = _warm_context()
+    if context is None:
+        return _run_fresh(script, args, env, cwd, (stdout, stderr), timeout)
+    # The process changes directory before it opens its logs: every path is absolute.
+    paths = [str(path.resolve()) for path in (script, cwd, stdout, stderr)]
+    process = context.Process(  # type: ignore[attr-defined]
+        target=_run_script, args=(paths[0], args, env, *paths[1:])
+    )
+    process.start()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        return None
+    return process.exitcode
+
+
+def _run_fresh(
+    script: Path,
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    logs: tuple[Path, Path],
+    timeout: float | None,
+) -> int | None:
+    with logs[0].open("wb") as out, logs[1].open("wb") as err:
+        try:
+            return subprocess.run(  # noqa: S603 - the job's own script, on this interpreter
+                [sys.executable, str(script), *args],
+                env=job_environment(env),
+                cwd=cwd,
+                stdout=out,
+                stderr=err,
+                timeout=timeout,
+                check=False,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def _run_script(
+    script: str, args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str
+) -> None:
+    """In the forked process: become `python3 script args` and exit with its status."""
+    os.environ.clear()
+    os.environ.update(job_environment(env))
+    os.chdir(cwd)
+    for fd, path in ((1, stdout), (2, stderr)):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
+    sys.argv = [script, *args]
+    # `python3 script.py` puts the script's directory first on the path.
+    sys.path.insert(0, os.path.dirname(script))
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        code = _exit_status(exit_.code)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1

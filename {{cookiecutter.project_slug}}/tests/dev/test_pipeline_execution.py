@@ -1,0 +1,257 @@
+"""The emulator runs the upserted pipeline definition itself, so the definition's wiring is tested.
+
+The definition is built and upserted once, by the SDK, as `pipeline upsert` does; each test then
+runs it (or a copy broken in one place) with `pipeline start --wait`. The step scripts are the
+same in every run: whatever fails, fails because of the definition.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }}.dev import emulator
+from {{ cookiecutter.__package }}.errors import ExitCode
+from {{ cookiecutter.__package }}.training import definition as pipeline_definition
+from {{ cookiecutter.__package }}.training.interface import (
+    EVALUATE,
+    EVALUATION_REPORT,
+    FAIL,
+    GATE,
+    PREPROCESS,
+    REGISTER,
+    TRAIN,
+)
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+Definition = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """The emulator, and the definition as `pipeline upsert` left it there."""
+
+    url: str
+    upserted: Definition
+
+
+@pytest.fixture(scope="module")
+def emulated() -> Iterator[Emulated]:
+    """One emulator for the module, with the pipeline upserted by the SDK (code in its S3)."""
+    with pytest.MonkeyPatch.context() as mp, emulator.running() as url:
+        mp.setenv("AWS_ENDPOINT_URL", url)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
+        mp.setenv("NO_PROXY", "127.0.0.1")
+        emulator.seed(url)
+        pipeline_definition.upsert_pipeline()
+        described = boto3.client("sagemaker").describe_pipeline(
+            PipelineName=config.SAGEMAKER_PIPELINE
+        )
+        yield Emulated(url, json.loads(described["PipelineDefinition"]))
+
+
+@pytest.fixture
+def aws(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> Emulated:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulated.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    return emulated
+
+
+@dataclass
+class Run:
+    """What `pipeline start --wait` said, and what the execution recorded."""
+
+    code: int
+    out: str
+    err: str
+    steps: list[dict[str, Any]]
+    described: dict[str, Any]
+
+    def step(self, name: str) -> dict[str, Any]:
+        return next(s for s in self.steps if s["StepName"] == name)
+
+    def failed(self) -> list[str]:
+        return [s["StepName"] for s in self.steps if s["StepStatus"] == "Failed"]
+
+
+def run(
+    definition: Definition, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> Run:
+    """Upsert this definition text and run it to the end with the command line."""
+    sm = boto3.client("sagemaker")
+    sm.update_pipeline(
+        PipelineName=config.SAGEMAKER_PIPELINE, PipelineDefinition=json.dumps(definition)
+    )
+    outputs = tmp_path / "pipeline.env"
+    capsys.readouterr()
+    code = cli.main(
+        [
+            "pipeline", "start", "--wait", "--commit", COMMIT, "--poll-seconds", "0.05",
+            "--timeout-seconds", "120", "--outputs", str(outputs), *extra,
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr()
+    exported = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    arn = exported["PIPELINE_EXECUTION_ARN"]
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn, SortOrder="Ascending")
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    return Run(code, printed.out, printed.err, steps["PipelineExecutionSteps"], described)
+
+
+def steps_of(definition: Definition) -> dict[str, dict[str, Any]]:
+    """Every step by name, the gate's branches included."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = list(definition["Steps"])
+    while pending:
+        step = pending.pop()
+        found[step["Name"]] = step
+        pending += step.get("Arguments", {}).get("IfSteps", [])
+        pending += step.get("Arguments", {}).get("ElseSteps", [])
+    return found
+
+
+def s3_object(uri: str) -> bytes:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def versions() -> int:
+    listed = boto3.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP
+    )
+    return len(listed["ModelPackageSummaryList"])
+
+
+def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
+    aws: Emulated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run(aws.upserted, tmp_path, capsys)
+    assert result.code == ExitCode.OK, result.err
+    assert result.described["PipelineExecutionStatus"] == "Succeeded"
+    assert [s["StepName"] for s in result.steps] == [PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER]
+    for step in result.steps:
+        assert step["StepStatus"] == "Succeeded"
+        assert step["StartTime"] <= step["EndTime"]
+    for earlier, later in zip(result.steps, result.steps[1:], strict=False):
+        assert earlier["EndTime"] <= later["StartTime"]  # each one needs the one before
+    assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "True"}}
+    assert "step Register: Succeeded" in result.out
+
+    # The package is the one the Register step describes, with this run's artifacts.
+    arn = result.step(REGISTER)["Metadata"]["RegisterModel"]["Arn"]
+    assert f"registered: {arn}" in result.out
+    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == config.REGISTRATION_STATUS
+    assert package["MetadataProperties"]["CommitId"] == COMMIT
+    (container,) = package["InferenceSpecification"]["Containers"]
+    register = steps_of(aws.upserted)[REGISTER]["Arguments"]
+    assert container["Image"] == register["InferenceSpecification"]["Containers"][0]["Image"]
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    job = result.step(TRAIN)["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
+    output_path = steps_of(aws.upserted)[TRAIN]["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+    assert container["ModelDataUrl"].lower() == f"{output_path}/{job}/output/model.tar.gz".lower()
+    with tarfile.open(fileobj=io.BytesIO(s3_object(container["ModelDataUrl"]))) as model:
+        assert {"model.joblib", "code/inference.py"} <= set(model.getnames())
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    execution_id = result.described["PipelineExecutionArn"].rsplit("/", 1)[1]
+    assert f"/{execution_id}/{EVALUATE}/evaluation/evaluation.json" in statistics
+    report = json.loads(s3_object(statistics))
+    accuracy = report["binary_classification_metrics"]["accuracy"]["value"]
+    assert package["CustomerMetadataProperties"] == {"commit": COMMIT, "accuracy": str(accuracy)}
+
+
+def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
+    aws: Emulated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strict = copy.deepcopy(aws.upserted)
+    for parameter in strict["Parameters"]:
+        if parameter["Name"] == "MinAccuracy":
+            parameter["DefaultValue"] = 1.0
+    before = versions()
+    result = run(strict, tmp_path, capsys)
+    assert result.code == ExitCode.BELOW_THRESHOLD
+    assert result.failed() == [FAIL]
+    assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "False"}}
+    message = result.step(FAIL)["FailureReason"]
+    assert message.startswith("accuracy 0.")
+    assert message.endswith(" is below MinAccuracy 1.0")
+    assert result.step(FAIL)["Metadata"] == {"Fail": {"ErrorMessage": message}}
+    assert f"error: step {FAIL} failed: {message}" in result.err
+    assert REGISTER not in [s["StepName"] for s in result.steps]
+    assert result.described["PipelineExecutionStatus"] == "Failed"
+    assert versions() == before
+
+
+def _property_file_path(definition: Definition) -> None:
+    (report,) = steps_of(definition)[EVALUATE]["PropertyFiles"]
+    report["FilePath"] = "metrics.json"
+
+
+def _gate_json_path(definition: Definition) -> None:
+    (condition,) = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    condition["LeftValue"]["Std:JsonGet"]["Path"] = "binary_classification_metrics.acc.value"
+
+
+def _model_input_from_preprocess(definition: Definition) -> None:
+    inputs = steps_of(definition)[EVALUATE]["Arguments"]["ProcessingInputs"]
+    model = next(i for i in inputs if i["InputName"] == "model")
+    model["S3Input"]["S3Uri"] = {
+        "Get": f"Steps.{PREPROCESS}.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "step", "reason"),
+    [
+        pytest.param(
+            _property_file_path,
+            EVALUATE,
+            f"property file {EVALUATION_REPORT}: output 'evaluation' holds no 'metrics.json'",
+            id="property-file-path",
+        ),
+        pytest.param(
+            _gate_json_path,
+            GATE,
+            f"property file {EVALUATION_REPORT} of {EVALUATE} has no 'acc'",
+            id="gate-json-path",
+        ),
+        pytest.param(
+            _model_input_from_preprocess,
+            EVALUATE,
+            "evaluate.py exited 2\nerror: [Errno 2] No such file or directory: "
+            "'/opt/ml/processing/model/model.tar.gz'",
+            id="evaluate-model-from-preprocess",
+        ),
+    ],
+)
+def test_wiring_the_step_code_cannot_see_fails_the_step_that_uses_it(
+    aws: Emulated,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    mutate: Callable[[Definition], None],
+    step: str,
+    reason: str,
+) -> None:
+    """Each of these passes `make local` (it wires the steps itself); the definition is wrong."""
+    broken = copy.deepcopy(aws.upserted)
+    mutate(broken)
+    before = versions()
+    result = run(broken, tmp_path, capsys)
+    assert result.code == ExitCode.FAILED
+    assert result.failed() == [step]
+    assert reason in result.step(step)["FailureReason"]
+    assert f"error: step {step} failed: " in result.err
+    assert result.described["PipelineExecutionStatus"] == "Failed"
+    assert versions() == before

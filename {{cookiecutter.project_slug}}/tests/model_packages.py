@@ -1,0 +1,58 @@
+"""Model package versions for the promotion tests, made as the pipeline's Register step makes them.
+
+The pipeline registers versions (tests/dev/test_pipeline_execution.py runs it); the registry,
+deploy and rollback tests need versions without training one each time. This creates the same
+CreateModelPackage request the definition's Register step sends, with the evaluation report in
+S3 where its ModelQuality statistics point.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from {{ cookiecutter.__package }} import config
+
+
+def register(
+    model_data_url: str,
+    accuracy: float,
+    commit: str,
+    status: str = config.REGISTRATION_STATUS,
+    *,
+    image_uri: str = "image:1",
+) -> str:
+    """Create a version in the group with its metrics, commit and status; its ARN."""
+    report = {"binary_classification_metrics": {"accuracy": {"value": accuracy}}}
+    bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
+    metrics_key = f"{key.rsplit('/', 1)[0]}/evaluation.json"
+    boto3.client("s3").put_object(Bucket=bucket, Key=metrics_key, Body=json.dumps(report).encode())
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "ModelPackageDescription": f"commit {commit}",
+        "ModelApprovalStatus": status,
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": image_uri,
+                    "ModelDataUrl": model_data_url,
+                    "Environment": dict(config.SERVING_ENVIRONMENT),
+                }
+            ],
+            "SupportedContentTypes": list(config.CONTENT_TYPES),
+            "SupportedResponseMIMETypes": list(config.CONTENT_TYPES),
+        },
+        "MetadataProperties": {"CommitId": commit},
+        "CustomerMetadataProperties": {"commit": commit, "accuracy": str(accuracy)},
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"s3://{bucket}/{metrics_key}",
+                }
+            }
+        },
+    }
+    return boto3.client("sagemaker").create_model_package(**request)["ModelPackageArn"]
