@@ -9,7 +9,9 @@ one permission the code needs fails the check, naming the request and the role.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from iam.permissions import Permission
 from iam.records import Invocation, Request
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -74,27 +77,28 @@ def test_every_rule_cites_an_aws_page() -> None:
         assert rule.whose in (rules.CALLER, rules.EXECUTION_ROLE)
 
 
-def rule_examples(project: str) -> dict[str, tuple[Request, str, bool]]:
+def rule_examples(names: dict[str, Any]) -> dict[str, tuple[Request, str, bool]]:
     """For each rule: a request it applies to, the role it is checked for, the verdict the
-    stack must give."""
-    role = f"arn:aws:iam::{ACCOUNT}:role/{project}-sagemaker-execution"
-    alarms = [{"AlarmName": f"{project}-prod-invocation-5xx-errors"}]
+    stack must give. Names come from the bake's own config.py."""
+    project, artifacts = names["PROJECT"], names["ARTIFACT_BUCKET"]
+    role = f"arn:aws:iam::{ACCOUNT}:role/{names['SAGEMAKER_EXECUTION_ROLE']}"
+    alarms = [{"AlarmName": names["alarm_names"]("prod")["5xx"]}]
     image = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
     model = {
-        "ModelName": f"{project}-prod-v1-20260101000000",
+        "ModelName": names["deployment_resource_name"]("prod", NOW),
         "ExecutionRoleArn": role,
         "PrimaryContainer": {
             "Image": image,
-            "ModelDataUrl": f"s3://{project}-artifacts-{ACCOUNT}-{REGION}/retrain/model.tar.gz",
+            "ModelDataUrl": f"s3://{artifacts}/retrain/model.tar.gz",
         },
         "Tags": [{"Key": "project", "Value": project}],
     }
     update = {
         "EndpointName": f"{project}-prod",
-        "EndpointConfigName": f"{project}-prod-v1-20260101000000",
+        "EndpointConfigName": names["deployment_resource_name"]("prod", NOW),
         "DeploymentConfig": {"AutoRollbackConfiguration": {"Alarms": alarms}},
     }
-    head = {"Bucket": f"{project}-artifacts-{ACCOUNT}-{REGION}", "Key": "input/data.csv"}
+    head = {"Bucket": artifacts, "Key": "input/data.csv"}
     composite = {"AlarmNames": [alarms[0]["AlarmName"]], "AlarmTypes": ["CompositeAlarm"]}
     sm = "SageMakerExecutionRole"
     return {
@@ -144,10 +148,13 @@ def rule_examples(project: str) -> dict[str, tuple[Request, str, bool]]:
 
 
 @pytest.mark.parametrize("rule", rules.RULES, ids=lambda rule: rule.name)
-def test_each_rule_holds_for_the_roles_of_the_stack(rule: rules.Rule, stack: Any) -> None:
+def test_each_rule_holds_for_the_roles_of_the_stack(
+    rule: rules.Rule, stack: Any, default_bake: BakedProject
+) -> None:
     """Each rule applies to its example, names real actions on their resource types, and the
     stack's role gets the verdict it must (the composite-alarm request stays refused)."""
-    request, role, allowed = rule_examples(stack.parameters["ProjectName"])[rule.name]
+    names = runpy.run_path(str(default_bake.path / "src" / default_bake.package / "config.py"))
+    request, role, allowed = rule_examples(names)[rule.name]
     assert rule.applies(request)
     needed = rule.needs(request, ACCOUNT, "aws")
     assert needed
