@@ -32,7 +32,9 @@ ANSWERS = dict(
     ["deployment_strategy", cookiecutter.deployment_strategy],
     ["approval_mode", cookiecutter.approval_mode],
     ["branching_model", cookiecutter.branching_model],
-    ["accuracy_threshold", cookiecutter.accuracy_threshold],
+    ["task", cookiecutter.task],
+    ["gate_metric", cookiecutter.gate_metric],
+    ["gate_threshold", cookiecutter.gate_threshold],
     ["training_instance_type", cookiecutter.training_instance_type],
     ["endpoint_instance_type", cookiecutter.endpoint_instance_type],
     ["endpoint_instance_count", cookiecutter.endpoint_instance_count],
@@ -56,6 +58,9 @@ CHOICES = {
     "approval_mode": ("manual", "automatic"),
     "branching_model": ("github-flow", "gitflow"),
     "python_version": ("3.11", "3.12"),
+    "task": ("binary", "multiclass"),
+    # Each has a multiclass form too (F1: weighted; ROC AUC: one class against the rest).
+    "gate_metric": ("balanced_accuracy", "accuracy", "f1", "roc_auc"),
 }
 # The slug prefixes every AWS name. 40 keeps the longest derived names within their services'
 # limits: the artifact bucket "<slug>-artifacts-<account>" (S3: 63), the role
@@ -197,9 +202,9 @@ for _name in CHOICES:
     check(_name)(_choice(_name))
 
 
-@check("accuracy_threshold")
-def _accuracy_threshold(answers: dict) -> str | None:
-    text = answers["accuracy_threshold"]
+@check("gate_threshold")
+def _gate_threshold(answers: dict) -> str | None:
+    text = answers["gate_threshold"]
     try:
         threshold = float(text)
     except ValueError:

@@ -46,8 +46,9 @@ COMBINATIONS = [
             "branching_model": "gitflow",
             "deployment_strategy": "linear",
             "approval_mode": "automatic",
+            "gate_metric": "accuracy",
         },
-        id="gitflow-linear-automatic",
+        id="gitflow-linear-automatic-accuracy",
     ),
     pytest.param(
         {
@@ -55,16 +56,20 @@ COMBINATIONS = [
             "approval_mode": "automatic",
             "endpoint_instance_count": "1",
             "python_version": "3.12",
+            "gate_metric": "roc_auc",
         },
-        id="github-flow-all-at-once-automatic-1-instance-py312",
+        id="github-flow-all-at-once-automatic-1-instance-py312-roc-auc",
     ),
     pytest.param(
         {
             "branching_model": "gitflow",
             "deployment_strategy": "rolling",
             "endpoint_instance_count": "3",
+            # The bundled sample is binary; as a multiclass task it trains as two classes.
+            "task": "multiclass",
+            "gate_metric": "f1",
         },
-        id="gitflow-rolling-manual-3-instances",
+        id="gitflow-rolling-manual-3-instances-multiclass-f1",
     ),
 ]
 

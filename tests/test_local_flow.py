@@ -26,21 +26,25 @@ def default_bake(tmp_path_factory: pytest.TempPathFactory, shared_venv: Path) ->
 
 
 def check_artifacts(project: BakedProject, stdout: str) -> float:
-    """Every artifact of a local run is there and sound; returns the accuracy."""
+    """Every artifact of a local run on the sample is there and sound; returns the gate score."""
     root = project.path / ARTIFACTS
     with tarfile.open(root / "model" / "model.tar.gz") as archive:
         assert sorted(archive.getnames()) == ["code/inference.py", "model.joblib"]
     evaluation = json.loads((root / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
-    accuracy = evaluation["binary_classification_metrics"]["accuracy"]["value"]
-    assert accuracy >= float(project.answers["accuracy_threshold"])
+    metrics = evaluation["binary_classification_metrics"]
+    metric = project.answers["gate_metric"]
+    field = {"roc_auc": "auc"}.get(metric, metric)
+    score = metrics[field]["value"]
+    assert score >= float(project.answers["gate_threshold"])
+    assert score > metrics[f"{field}_best_constant_classifier"]["value"]
     report = (root / "evaluation" / "report.md").read_text(encoding="utf-8")
     assert "**Verdict: PASS**" in report
     for plot in ("confusion_matrix.png", "roc_curve.png"):
         assert (root / "evaluation" / plot).read_bytes().startswith(b"\x89PNG")
-    steps = [line.split()[0] for line in stdout.splitlines()[:3]]
+    steps = [line.split()[0] for line in stdout.splitlines() if line[:1].isalpha()][:3]
     assert steps == ["preprocess", "train", "evaluate"]
-    assert f"verdict: PASS: accuracy {accuracy:.4f} >= threshold" in stdout
-    return accuracy
+    assert f"verdict: PASS: {metric} {score:.4f} clears the threshold" in stdout
+    return score
 
 
 def test_run_local_in_the_default_bake(default_bake: BakedProject) -> None:
@@ -53,7 +57,7 @@ def test_run_local_exits_7_below_threshold(default_bake: BakedProject) -> None:
         "python", "-m", default_bake.package, "run-local", "--threshold", "1", check=False
     )
     assert result.returncode == 7, result.stderr
-    assert result.stderr.startswith("error: accuracy ")
+    assert result.stderr.startswith(f"error: {default_bake.answers['gate_metric']} ")
     assert "verdict: FAIL" in result.stdout
 
 
@@ -73,6 +77,8 @@ def test_make_test_compat_in_the_default_bake(default_bake: BakedProject) -> Non
     # The image's own request handler, at the image's versions, runs the serving hooks.
     assert "sagemaker-containers 2.8.6.post2 flask 1.1.1 werkzeug 2.0.3 " in result.stdout
     assert "tests/steps/test_serving_stack.py " in result.stdout
+    # Parquet between the steps: the pyarrow the image ships.
+    assert " pyarrow 17.0.0 " in result.stdout
     # pytest's closing line (a parent make may print "Leaving directory" after it).
     (summary,) = [line for line in result.stdout.splitlines() if re.search(r"\d+ passed", line)]
     assert " failed" not in summary

@@ -19,7 +19,9 @@ PIPELINE_COMBINATIONS = [
             "aws_region": "eu-west-1",
             "aws_account_id": "210987654321",
             "approval_mode": "automatic",
-            "accuracy_threshold": "0.9",
+            "task": "multiclass",
+            "gate_metric": "f1",
+            "gate_threshold": "0.9",
             "training_instance_type": "ml.c5.xlarge",
             "endpoint_instance_type": "ml.t2.medium",
         },
@@ -76,7 +78,7 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
     defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
     expected_status = {"manual": "PendingManualApproval", "automatic": "Approved"}
     assert defaults["ModelApprovalStatus"] == expected_status[answers["approval_mode"]]
-    assert defaults["MinAccuracy"] == float(answers["accuracy_threshold"])
+    assert defaults["GateThreshold"] == float(answers["gate_threshold"])
     assert defaults["TrainingInstanceType"] == answers["training_instance_type"]
     assert defaults["ProcessingInstanceType"] == answers["training_instance_type"]
     bucket = f"{slug}-artifacts-{answers['aws_account_id']}"
@@ -91,6 +93,30 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
     assert f".dkr.ecr.{answers['aws_region']}.amazonaws.com/sagemaker-scikit-learn:" in image
     role = f"arn:aws:iam::{answers['aws_account_id']}:role/{slug}-sagemaker-execution"
     assert _steps(definition)["Train"]["Arguments"]["RoleArn"] == role
+
+
+def test_gate_reads_the_answered_metric(baked: BakedProject, definition: dict[str, Any]) -> None:
+    """The task and gate metric answers reach the evaluate step and the gate's two conditions."""
+    task, metric = baked.answers["task"], baked.answers["gate_metric"]
+    steps = _steps(definition)
+    arguments = steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    pairs = dict(zip(arguments[::2], arguments[1::2], strict=False))
+    assert (pairs["--task"], pairs["--gate-metric"]) == (task, metric)
+    # SageMaker's field names: multiclass F1 is weighted_f1, ROC AUC is auc.
+    field = {"f1": "weighted_f1" if task == "multiclass" else "f1", "roc_auc": "auc"}.get(
+        metric, metric
+    )
+    paths = [
+        side["Std:JsonGet"]["Path"]
+        for condition in steps["QualityGate"]["Arguments"]["Conditions"]
+        for side in (condition["LeftValue"], condition["RightValue"])
+        if isinstance(side, dict) and "Std:JsonGet" in side
+    ]
+    key = f"{task}_classification_metrics"
+    assert sorted(set(paths)) == [
+        f"{key}.{field}.value",
+        f"{key}.{field}_best_constant_classifier.value",
+    ]
 
 
 def test_definition_is_deterministic(baked: BakedProject, definition: dict[str, Any]) -> None:

@@ -18,14 +18,19 @@ from {{ cookiecutter.__package }} import config
 
 def register(
     model_data_url: str,
-    accuracy: float,
+    score: float,
     commit: str,
     status: str = config.REGISTRATION_STATUS,
     *,
     image_uri: str = "image:1",
 ) -> str:
     """Create a version in the group with its metrics, commit and status; its ARN."""
-    report = {"binary_classification_metrics": {"accuracy": {"value": accuracy}}}
+    report: dict[str, Any] = {}
+    *parents, leaf = config.GATE_JSON_PATH.split(".")  # where the gate reads its metric
+    node = report
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[leaf] = score
     bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
     metrics_key = f"{key.rsplit('/', 1)[0]}/evaluation.json"
     boto3.client("s3").put_object(Bucket=bucket, Key=metrics_key, Body=json.dumps(report).encode())
@@ -45,7 +50,7 @@ def register(
             "SupportedResponseMIMETypes": list(config.CONTENT_TYPES),
         },
         "MetadataProperties": {"CommitId": commit},
-        "CustomerMetadataProperties": {"commit": commit, "accuracy": str(accuracy)},
+        "CustomerMetadataProperties": {"commit": commit, config.GATE_METRIC: str(score)},
         "ModelMetrics": {
             "ModelQuality": {
                 "Statistics": {

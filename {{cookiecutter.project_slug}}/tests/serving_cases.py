@@ -12,6 +12,7 @@ Imports the standard library and the package's config only: it runs in the image
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,25 +40,47 @@ class Case:
 
 
 def _csv(*rows: list[str]) -> bytes:
-    return "".join(",".join(row) + "\n" for row in rows).encode()
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
 
 
 def _json(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
-def _floats(row: list[str]) -> list[float]:
-    return [float(value) for value in row]
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _values(row: list[str]) -> list[Any]:
+    """The row as a JSON client sends it: numbers as numbers, text as text, empty cells null."""
+    values: list[Any] = []
+    for value in row:
+        number = _number(value) if value else None
+        values.append(number if number is not None else value or None)
+    return values
+
+
+def _malformed(row: list[str]) -> list[str]:
+    """The row with text where the first number was (a categorical column takes any text)."""
+    numbers = [i for i, value in enumerate(row) if value and _number(value) is not None]
+    if not numbers:
+        return [*row, row[0]]  # no number to spoil: one value too many instead
+    return [*row[: numbers[0]], "abc", *row[numbers[0] + 1 :]]
 
 
 CASES = (
     Case("csv-in-json-out", CSV, JSON, lambda r: _csv(r, r), 200, (JSON, 2)),
-    Case("json-in-csv-out", JSON, CSV, lambda r: _json([_floats(r)] * 3), 200, (CSV, 3)),
-    Case("json-object", JSON, JSON, lambda r: _json({"instances": [_floats(r)]}), 200, (JSON, 1)),
+    Case("json-in-csv-out", JSON, CSV, lambda r: _json([_values(r)] * 3), 200, (CSV, 3)),
+    Case("json-object", JSON, JSON, lambda r: _json({"instances": [_values(r)]}), 200, (JSON, 1)),
     Case("no-accept-means-json", CSV, None, lambda r: _csv(r), 200, (JSON, 1)),
     Case("any-accept-means-json", CSV, "*/*", lambda r: _csv(r), 200, (JSON, 1)),
-    Case("malformed-csv", CSV, JSON, lambda r: _csv(["abc", *r[1:]]), 400),
-    Case("malformed-json", JSON, JSON, lambda r: _json([_floats(r)])[:-1], 400),
+    Case("malformed-csv", CSV, JSON, lambda r: _csv(_malformed(r)), 400),
+    Case("malformed-json", JSON, JSON, lambda r: _json([_values(r)])[:-1], 400),
     Case("empty-body", CSV, JSON, lambda r: b"", 400),
     Case("not-utf8", CSV, JSON, lambda r: b"\xff\xfe\xfa", 400),
     Case("ragged-rows", CSV, JSON, lambda r: _csv(r, r[:-1]), 400),
@@ -78,11 +101,11 @@ def predictions(content_type: str, body: bytes) -> list[Any]:
 
 
 def sample_row() -> list[str]:
-    """The first row of the bundled sample data, without the target column."""
-    with config.SAMPLE_DATA.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        row = next(reader)
-    return [value for name, value in row.items() if name != config.TARGET_COLUMN]
+    """The data set's first row as text, without the target and the dropped columns."""
+    left_out = {config.TARGET_COLUMN, *config.DROP_COLUMNS}
+    with config.DATA_FILE.open(newline="", encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    return [value for name, value in row.items() if name not in left_out]
 
 
 class BrokenModel:
@@ -93,9 +116,12 @@ class BrokenModel:
     """
 
     def __init__(self, model: Any) -> None:
+        # What serving reads from a model before it predicts: the features, their preparation
+        # (the column lists) and the classes.
         self.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            self.feature_names_in_ = model.feature_names_in_
+        self.feature_names_in_ = model.feature_names_in_
+        self.named_steps = model.named_steps
+        self.classes_ = model.classes_
 
     def predict(self, data: Any) -> Any:
         """Fail, as a bug in the model would."""

@@ -52,7 +52,7 @@ def test_every_variable_read_is_defined_somewhere(spec: dict[str, Any]) -> None:
     read = set(VARIABLE.findall(text))
     defined_here = set(spec["env"].get("variables", {}))
     assert read - defined_here - CODEBUILD_PROVIDED == declared_variables()
-    assert declared_variables() == {config.COMMIT_SHA_VARIABLE}
+    assert declared_variables() == {config.COMMIT_SHA_VARIABLE, config.INPUT_DATA_VARIABLE}
 
 
 def test_installs_pinned_uv_and_every_group(spec: dict[str, Any]) -> None:
@@ -95,6 +95,8 @@ def test_its_commands_exist_in_the_cli(spec: dict[str, Any]) -> None:
     # It gives up at the budget that fits inside the build (tests/test_budgets.py).
     assert start.timeout_seconds == config.PIPELINE_WAIT_SECONDS
     assert start.commit == f"${config.COMMIT_SHA_VARIABLE}"
+    # The retrain CodePipeline's variable: an s3:// URI, or "default" for config.py's data set.
+    assert start.input_data == f"${config.INPUT_DATA_VARIABLE}"
 
 
 def test_exports_what_the_start_command_writes(spec: dict[str, Any]) -> None:
@@ -122,6 +124,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
             "NO_PROXY": "127.0.0.1",
             "PYTHONPATH": str(ROOT / "src"),
             config.COMMIT_SHA_VARIABLE: "0123456789abcdef0123456789abcdef01234567",
+            config.INPUT_DATA_VARIABLE: config.DEFAULT_INPUT_DATA,
         }
         result = subprocess.run(
             ["bash", "-c", "\n".join(script)],

@@ -51,7 +51,9 @@ def test_unknown_environment_is_refused() -> None:
 
 
 def test_answers_are_consistent() -> None:
-    assert 0 < config.ACCURACY_THRESHOLD <= 1
+    assert 0 < config.GATE_THRESHOLD <= 1
+    assert config.TASK in ("binary", "multiclass")
+    assert config.GATE_METRIC in config.GATE_METRICS
     assert config.DEPLOYMENT_STRATEGY in {"all-at-once", "canary", "linear", "rolling"}
     status = {"manual": "PendingManualApproval", "automatic": "Approved"}[config.APPROVAL_MODE]
     assert status == config.REGISTRATION_STATUS
@@ -68,10 +70,37 @@ def test_step_options_become_the_scripts_arguments() -> None:
         "0.2",
     ]
     # The pipeline and run-local pass these same options; the target is in every step's.
-    for options in (config.PREPROCESS_OPTIONS, config.TRAIN_OPTIONS):
+    for options in (config.PREPROCESS_OPTIONS, config.TRAIN_OPTIONS, config.EVALUATE_OPTIONS):
         assert options["target"] == config.TARGET_COLUMN
+    for options in (config.PREPROCESS_OPTIONS, config.TRAIN_OPTIONS):
         assert options["seed"] == config.RANDOM_SEED
     assert config.HYPERPARAMETERS.items() <= config.TRAIN_OPTIONS.items()
+    assert config.PREPROCESS_OPTIONS["task"] == config.EVALUATE_OPTIONS["task"] == config.TASK
+    assert config.EVALUATE_OPTIONS["gate-metric"] == config.GATE_METRIC
+    # An option with nothing to say is left out: no step is ever given an empty argument.
+    assert all(str(value) for step in (config.PREPROCESS_OPTIONS,) for value in step.values())
+
+
+def test_the_data_set_setting_names_a_table_in_the_repository() -> None:
+    assert config.DATA_FILE.is_file(), "config.DATA_FILE names the data set's CSV"
+    header = config.DATA_FILE.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert config.TARGET_COLUMN in header
+    assert set(config.DROP_COLUMNS) <= set(header)
+    assert config.TARGET_COLUMN not in config.DROP_COLUMNS
+    assert not config.DATA_URI or config.DATA_URI.startswith("s3://")
+
+
+def test_the_input_key_is_named_by_the_content(tmp_path) -> None:
+    """Upsert uploads under this key: a changed file is a new key, so it reaches training."""
+    first, second = tmp_path / "a" / "churn.csv", tmp_path / "b" / "churn.csv"
+    for path, text in ((first, "x,y\n1,0\n"), (second, "x,y\n1,1\n")):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    assert config.input_data_key(first) != config.input_data_key(second)
+    assert config.input_data_key(first) == config.input_data_key(first)
+    assert re.fullmatch(r"input/[0-9a-f]{16}/churn\.csv", config.input_data_key(first))
+    expected = config.DATA_URI or f"s3://{config.ARTIFACT_BUCKET}/{config.input_data_key()}"
+    assert config.input_data_uri() == expected
 
 
 def test_deployments_a_moment_apart_name_their_resources_apart() -> None:

@@ -4,6 +4,7 @@ The CloudFormation stack (infra/), the buildspecs and the workflows use these sa
 the tests prove they agree. Change a name here and nowhere else.
 """
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 
@@ -25,9 +26,8 @@ INTEGRATION_BRANCH = "{{ cookiecutter.__integration_branch }}"
 STRATEGIES = ({{ cookiecutter._strategies | map("tojson") | join(", ") }})
 DEPLOYMENT_STRATEGY = "{{ cookiecutter.deployment_strategy }}"
 APPROVAL_MODE = "{{ cookiecutter.approval_mode }}"
-# The status the pipeline registers a model with when it clears the threshold.
+# The status the pipeline registers a model with when it passes the gate.
 REGISTRATION_STATUS = "{{ cookiecutter.__approval_status }}"
-ACCURACY_THRESHOLD = {{ cookiecutter.accuracy_threshold | float }}
 
 TRAINING_INSTANCE_TYPE = "{{ cookiecutter.training_instance_type }}"
 ENDPOINT_INSTANCE_TYPE = "{{ cookiecutter.endpoint_instance_type }}"
@@ -38,27 +38,78 @@ ENDPOINT_INSTANCE_COUNT = {{ cookiecutter.endpoint_instance_count | int }}
 SKLEARN_FRAMEWORK_VERSION = "1.4-2-py312"
 SKLEARN_CONTAINER_VERSION = "1.4.2"
 
-# The repository root (this file is src/<package>/config.py), and the bundled sample data in it
-# (see data/README.md): the local flow, the smoke test and `pipeline upsert` read it.
+# The repository root (this file is src/<package>/config.py).
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DATA = REPO_ROOT / "data" / "breast_cancer.csv"
 # Where `deploy` and `rollback` draw each deployment's timeline (a PNG per endpoint config); the
 # deploy workflows upload this folder, relative to the repository, as the run's artifact.
 DEPLOY_TIMELINES_FOLDER = "build/deploy"
 DEPLOY_TIMELINES = REPO_ROOT / DEPLOY_TIMELINES_FOLDER
 
+# ---- The data set: the one setting to change to bring your own data ---------------------------
+# Read by everything that touches data: `run-local` and `make local` (their --data, --target,
+# --drop and --positive-class override it for one run), the pipeline's input and step arguments,
+# the deploy smoke test's rows, and the tests. README.md, "Bring your own data", has the steps.
+# The table: a CSV with a header row (data/README.md describes the bundled sample).
+DATA_FILE = REPO_ROOT / "data" / "breast_cancer.csv"
+# Where the SageMaker pipeline reads the table. Empty: `pipeline upsert` uploads DATA_FILE to the
+# artifact bucket under a key holding its content hash, so a changed file is a new upload and a
+# new default input. An s3:// URI instead: a table kept in S3 (the execution role must read it).
+DATA_URI = ""
+# "binary" or "multiclass": what the target holds, and so which metrics the evaluation reports.
+TASK = "{{ cookiecutter.task }}"
+TARGET_COLUMN = "malignant"
+# Binary only: the target's label that counts as positive (1 in the model; precision, recall and
+# F1 are about it). Empty: the label 1, yes or true (in any case).
+POSITIVE_CLASS = ""
+# Columns the model must never see: IDs, row numbers, anything known only after the outcome.
+DROP_COLUMNS: tuple[str, ...] = ()
+
+# ---- The gate: what a trained model must reach to be registered ---------------------------------
+# Its GATE_METRIC on the held-out test set must be at least GATE_THRESHOLD (a pipeline parameter,
+# GateThreshold, can change it per run) and above the best constant classifier's score on the same
+# rows (always predicting the same class), so a model that learnt nothing cannot pass.
+GATE_METRIC = "{{ cookiecutter.gate_metric }}"
+GATE_THRESHOLD = {{ cookiecutter.gate_threshold | float }}
+GATE_METRICS = ("balanced_accuracy", "accuracy", "f1", "roc_auc")
+# The field of evaluation.json (SageMaker's model-quality format) holding each gate metric, per
+# task: SageMaker's name where the format has one, else scikit-learn's. The evaluate step writes
+# the same fields (tests/steps/test_steps.py holds the two tables equal).
+GATE_FIELDS = {
+    "binary": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy", "f1": "f1",
+               "roc_auc": "auc"},
+    "multiclass": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy",
+                   "f1": "weighted_f1", "roc_auc": "auc"},
+}  # fmt: skip
+METRICS_KEY = f"{TASK}_classification_metrics"
+# Where evaluation.json holds the gate metric and the best constant classifier's score on it: the
+# pipeline's gate reads both (JsonGet), and so do run-local, the registry and the story.
+GATE_JSON_PATH = f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}.value"
+BASELINE_JSON_PATH = (
+    f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}_best_constant_classifier.value"
+)
+
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.
-TARGET_COLUMN = "malignant"
 TEST_SIZE = 0.2
 RANDOM_SEED = 42
 # Training hyperparameters, as the train step's command-line options (--c, --max-iter).
 HYPERPARAMETERS = {"c": 1.0, "max-iter": 1000}
 # Each step's options by name (`--name value`); evaluate's threshold is a pipeline parameter.
-PREPROCESS_OPTIONS = {"target": TARGET_COLUMN, "test-size": TEST_SIZE, "seed": RANDOM_SEED}
-TRAIN_OPTIONS = {"target": TARGET_COLUMN, "seed": RANDOM_SEED, **HYPERPARAMETERS}
-# Where the evaluate step's evaluation.json holds the accuracy (the pipeline's JsonGet path).
-ACCURACY_JSON_PATH = "binary_classification_metrics.accuracy.value"
+PREPROCESS_OPTIONS: dict[str, object] = {
+    "target": TARGET_COLUMN,
+    "task": TASK,
+    "test-size": TEST_SIZE,
+    "seed": RANDOM_SEED,
+    # Left out when empty: a container argument or hyperparameter is never an empty string.
+    **({"positive-class": POSITIVE_CLASS} if POSITIVE_CLASS else {}),
+    **({"drop": ",".join(DROP_COLUMNS)} if DROP_COLUMNS else {}),
+}
+TRAIN_OPTIONS: dict[str, object] = {"target": TARGET_COLUMN, "seed": RANDOM_SEED, **HYPERPARAMETERS}
+EVALUATE_OPTIONS: dict[str, object] = {
+    "target": TARGET_COLUMN,
+    "task": TASK,
+    "gate-metric": GATE_METRIC,
+}
 
 ENVIRONMENTS = ("staging", "prod")
 # Blue/green deployments need the new endpoint config to keep the running variant's name.
@@ -87,9 +138,8 @@ MODEL_PACKAGE_GROUP = f"{PROJECT}-models"
 # Retraining one commit is "retrain" everywhere: the workflow, the CLI command, the CodePipeline,
 # the CodeBuild project and its buildspec, and the SageMaker pipeline that trains the model.
 SAGEMAKER_PIPELINE = f"{PROJECT}-retrain"
-# The pipeline's default input (InputDataUri) in the artifact bucket; `pipeline upsert` seeds it
-# with the bundled sample data when it is missing.
-INPUT_DATA_KEY = f"input/{SAMPLE_DATA.name}"
+# Where `pipeline upsert` uploads DATA_FILE in the artifact bucket: input/<content hash>/<name>.
+INPUT_DATA_PREFIX = "input"
 
 # Two CodePipelines, so that the registry is the one gate between training and serving:
 # retrain (Source -> Retrain) is started by the merge workflow for one exact commit; deploy
@@ -106,6 +156,10 @@ BUILDSPEC_DEPLOY = "buildspec-deploy.yml"
 # Variables passed from CodePipeline into CodeBuild, and read by the two
 # buildspecs under these same names.
 COMMIT_SHA_VARIABLE = "COMMIT_SHA"
+# The data a retrain reads: an s3:// URI, or DEFAULT_INPUT_DATA for the data set named above
+# (CodePipeline variables cannot be empty, so "keep the default" needs a word of its own).
+INPUT_DATA_VARIABLE = "INPUT_DATA_URI"
+DEFAULT_INPUT_DATA = "default"
 DEPLOY_ENV_VARIABLE = "DEPLOY_ENV"
 
 SAGEMAKER_EXECUTION_ROLE = f"{PROJECT}-sagemaker-execution"
@@ -190,6 +244,19 @@ def default_strategy(env: str) -> str:
 def command_line(options: dict[str, object]) -> list[str]:
     """A step script's `--name value` arguments, from one of the *_OPTIONS above."""
     return [arg for name, value in options.items() for arg in (f"--{name}", str(value))]
+
+
+def input_data_key(path: Path | None = None) -> str:
+    """DATA_FILE's key in the artifact bucket: named by its content, so a change is a new key."""
+    path = path or DATA_FILE
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return f"{INPUT_DATA_PREFIX}/{digest[:16]}/{path.name}"
+
+
+def input_data_uri() -> str:
+    """The pipeline's default input: DATA_URI when set, else where upsert uploads DATA_FILE."""
+    return DATA_URI or f"s3://{ARTIFACT_BUCKET}/{input_data_key()}"
 
 
 def role_arn(role_name: str, account_id: str = AWS_ACCOUNT_ID) -> str:

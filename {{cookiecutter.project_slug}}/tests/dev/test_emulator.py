@@ -12,18 +12,14 @@ from typing import Any
 import boto3
 import joblib
 import model_packages
-import numpy as np
-import pandas as pd
 import pytest
 from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
-from {{ cookiecutter.__package }}.promotion import endpoint, history, registry, shift
+from {{ cookiecutter.__package }}.promotion import endpoint, history, registry, shift, smoke
+from {{ cookiecutter.__package }}.steps import inference, preprocess, train
 
 ROOT = config.REPO_ROOT
 INFERENCE = ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
@@ -38,12 +34,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
 
 
-def _model() -> tuple[object, pd.DataFrame]:
-    frame = pd.read_csv(next((ROOT / "data").glob("*.csv")))
-    features = frame.drop(columns=[config.TARGET_COLUMN])
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    model.fit(features, frame[config.TARGET_COLUMN])
-    return model, features
+def _model() -> object:
+    """A model of the data set, trained as the train step trains it."""
+    table, _, _ = preprocess.prepare(
+        preprocess.read_table(config.DATA_FILE),
+        config.DATA_FILE,
+        target=config.TARGET_COLUMN,
+        task=config.TASK,
+        positive_class=config.POSITIVE_CLASS,
+        drop=config.DROP_COLUMNS,
+    )
+    return train.train(table, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
 
 
 def _upload(model: object, key: str) -> str:
@@ -84,7 +85,7 @@ def _fits(name: str) -> bool:
 
 def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     started = time.perf_counter()
-    model, features = _model()
+    model = _model()
     url = _upload(model, "models/run-1/model.tar.gz")
     first = _new_version(url, "commit-1", "PendingManualApproval")
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.REFUSED  # none Approved
@@ -92,15 +93,17 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
 
     # Staging: created all at once, smoke-tested; the endpoint answers as the model does.
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
-    rows = features.head(8)
+    body = smoke.csv_body(smoke.sample_rows(8))
     answer = boto3.client("sagemaker-runtime").invoke_endpoint(
         EndpointName=config.endpoint_name("staging"),
         ContentType="text/csv",
         Accept="application/json",
-        Body=rows.to_csv(header=False, index=False).encode(),
+        Body=body.encode(),
     )
-    labels = [p["label"] for p in json.loads(answer["Body"].read())["predictions"]]
-    assert labels == [int(v) for v in np.asarray(model.predict(rows))]
+    # What the serving hooks answer for the same rows, called directly as the container would.
+    direct = inference.predict(inference.model_input(inference.decode(body, "text/csv"), model), model)
+    served = json.loads(answer["Body"].read())["predictions"]
+    assert [p["label"] for p in served] == direct["labels"]
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK  # a no-op
     assert _tags("staging")[history.TAG_HISTORY] == str(first)
 
@@ -178,7 +181,7 @@ def _invoke(runtime: Any, endpoint: str, case: Case, row: list[str]) -> tuple[in
 
 def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> None:
     """The request table that `make test-compat` sends through the image's request handler."""
-    model, _ = _model()
+    model = _model()
     broken = BrokenModel(model)
     endpoints = {
         TRAINED: _endpoint("cases-trained", _upload(model, "models/cases/trained.tar.gz")),
@@ -211,7 +214,7 @@ def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
 
 
 def test_package_tags_round_trip(aws: str) -> None:
-    model, _ = _model()
+    model = _model()
     _new_version(_upload(model, "models/run-3/model.tar.gz"), "commit-3")
     sm = boto3.client("sagemaker")
     arn = registry.summaries(sm)[0]["ModelPackageArn"]

@@ -70,7 +70,7 @@ def test_last_line_is_the_verdict() -> None:
 
 def test_a_model_below_the_threshold_stops_the_story(monkeypatch: pytest.MonkeyPatch) -> None:
     """Like CodeBuild: `pipeline start --wait` exits 7, nothing is registered, nothing deploys."""
-    gate = "step AccuracyBelowThreshold failed: accuracy 0.5 is below MinAccuracy 0.85"
+    gate = "step BelowQualityGate failed: f1 0.5 must be at least GateThreshold 0.85 and above ..."
     ran: list[dict[str, str]] = []
 
     def start(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -79,7 +79,7 @@ def test_a_model_below_the_threshold_stops_the_story(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(story.subprocess, "run", start)
     teller = story.Story(env={"PATH": "/bin"})
-    with pytest.raises(CliError, match="missed the accuracy gate") as error:
+    with pytest.raises(CliError, match="did not pass the quality gate") as error:
         story.run_pipeline(teller, "python -m pkg pipeline start --wait", story.COMMITS[1])
     assert error.value.code == ExitCode.BELOW_THRESHOLD
     assert gate in str(error.value)
@@ -94,10 +94,10 @@ def test_the_registered_version_must_be_this_commits(monkeypatch: pytest.MonkeyP
         sm.create_model_package(
             ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
             ModelApprovalStatus="PendingManualApproval",
-            CustomerMetadataProperties={"commit": story.COMMITS[0], "accuracy": "0.97"},
+            CustomerMetadataProperties={"commit": story.COMMITS[0], config.GATE_METRIC: "0.97"},
         )
-        assert story.registered(story.COMMITS[0]) == "accuracy 0.9700 -> version 1 " + (
-            "PendingManualApproval"
+        assert story.registered(story.COMMITS[0]) == (
+            f"{config.GATE_METRIC} 0.9700 -> version 1 PendingManualApproval"
         )
         with pytest.raises(CliError, match="did not register this run's model") as error:
             story.registered(story.COMMITS[1])

@@ -120,10 +120,18 @@ def test_retrain_pipeline_passes_the_commit_to_the_retrain_build(stack: Stack) -
     pipe = pipeline(stack, config.CODEPIPELINE_RETRAIN)
     assert pipe["PipelineType"] == "V2"
     assert_source_is_the_uploaded_object(pipe)
-    variable = config.COMMIT_SHA_VARIABLE
-    assert [v["Name"] for v in pipe["Variables"]] == [variable]
+    commit, data = config.COMMIT_SHA_VARIABLE, config.INPUT_DATA_VARIABLE
+    assert [v["Name"] for v in pipe["Variables"]] == [commit, data]
+    # No default commit: an execution must say which one it builds. The data defaults to the
+    # data set config.py names (a variable cannot be empty, so the default is a word).
+    assert "DefaultValue" not in pipe["Variables"][0]
+    assert pipe["Variables"][1]["DefaultValue"] == config.DEFAULT_INPUT_DATA
     assert build_actions(pipe) == [
-        ("Retrain", config.CODEBUILD_RETRAIN, {variable: "#{variables." + variable + "}"})
+        (
+            "Retrain",
+            config.CODEBUILD_RETRAIN,
+            {name: "#{variables." + name + "}" for name in (commit, data)},
+        )
     ]
 
 

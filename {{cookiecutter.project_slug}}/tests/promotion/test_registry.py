@@ -32,8 +32,8 @@ def sm():
         yield client
 
 
-def _register(accuracy: float, commit: str, status: str = "PendingManualApproval") -> str:
-    return model_packages.register(MODEL, accuracy, commit, status)
+def _register(score: float, commit: str, status: str = "PendingManualApproval") -> str:
+    return model_packages.register(MODEL, score, commit, status)
 
 
 def _args(**values: object) -> argparse.Namespace:
@@ -41,7 +41,7 @@ def _args(**values: object) -> argparse.Namespace:
     return argparse.Namespace(**{**defaults, **values})
 
 
-def test_list_shows_version_status_accuracy_and_commit(
+def test_list_shows_version_status_gate_score_and_commit(
     sm, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _register(0.91, "aaaaaaaaaaaaaaaa")
@@ -55,7 +55,7 @@ def test_list_shows_version_status_accuracy_and_commit(
     assert lines[2].split()[:2] == ["1", "PendingManualApproval"]
 
 
-def test_approve_records_who_and_why_and_accuracy_survives(sm) -> None:
+def test_approve_records_who_and_why_and_the_score_survives(sm) -> None:
     arn = _register(0.9, "abc")
     assert registry_cli.approve(_args(version=1, reason="beats v0 on recall")) == ExitCode.OK
     package = sm.describe_model_package(ModelPackageName=arn)
@@ -64,7 +64,7 @@ def test_approve_records_who_and_why_and_accuracy_survives(sm) -> None:
     assert "approved by arn:aws:sts::" in description or "approved by arn:aws:iam::" in description
     assert description.endswith(": beats v0 on recall")
     # moto's UpdateModelPackage drops CustomerMetadataProperties; the statistics JSON remains.
-    assert registry.accuracy_of(package) == pytest.approx(0.9)
+    assert registry.score_of(package) == pytest.approx(0.9)
 
 
 def test_latest_approved_prints_the_newest_approved(sm, capsys) -> None:

@@ -22,10 +22,11 @@ from typing import Any
 
 import joblib
 import pytest
+import tables
 from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.steps import preprocess, train
+from {{ cookiecutter.__package }}.steps import train
 
 HOOKS = ("input_fn", "predict_fn", "output_fn")
 # The image's stack is old (sagemaker-containers is deprecated, Flask 1.1.1 on Werkzeug 2.0.3 and
@@ -51,17 +52,8 @@ def framework(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def model_dir(root: Path, broken: bool) -> Path:
     """/opt/ml/model as the container unpacks model.tar.gz: model.joblib, code/inference.py."""
-    sample = preprocess.read_input(config.SAMPLE_DATA.parent, config.TARGET_COLUMN)
-    train_set, _ = preprocess.split(
-        sample, config.TARGET_COLUMN, config.TEST_SIZE, config.RANDOM_SEED
-    )
-    model = train.train(
-        train_set,
-        config.TARGET_COLUMN,
-        config.HYPERPARAMETERS["c"],
-        config.HYPERPARAMETERS["max-iter"],
-        config.RANDOM_SEED,
-    )
+    train_set, _ = tables.splits(tables.data_set())
+    model = tables.fit(train_set)
     train.save(model, root)
     if broken:
         joblib.dump(BrokenModel(model), root / train.MODEL_FILE)

@@ -14,14 +14,14 @@ from {{ cookiecutter.__package }}.training import local
 from {{ cookiecutter.__package }}.training.local import LocalResult, run_local
 
 ROOT = config.REPO_ROOT
-DATA = ROOT / config.SAMPLE_DATA
+DATA = config.DATA_FILE
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalResult, list[str]]:
     lines: list[str] = []
     workdir = tmp_path_factory.mktemp("local")
-    return run_local(DATA, workdir, config.ACCURACY_THRESHOLD, log=lines.append), lines
+    return run_local(DATA, workdir, config.GATE_THRESHOLD, log=lines.append), lines
 
 
 def test_run_produces_every_artifact(run: tuple[LocalResult, list[str]]) -> None:
@@ -30,34 +30,54 @@ def test_run_produces_every_artifact(run: tuple[LocalResult, list[str]]) -> None
     assert result.model_tar == processing / "model" / "model.tar.gz"
     assert result.evaluation == processing / "evaluation" / "evaluation.json"
     assert result.report == processing / "evaluation" / "report.md"
-    assert [p.name for p in result.plots] == ["confusion_matrix.png", "roc_curve.png"]
-    assert (processing / "train" / "train.csv").is_file()
-    assert (processing / "test" / "test.csv").is_file()
+    plots = ["confusion_matrix.png", *(["roc_curve.png"] if config.TASK == "binary" else [])]
+    assert [p.name for p in result.plots] == plots
+    assert (processing / "train" / "train.parquet").is_file()
+    assert (processing / "test" / "test.parquet").is_file()
     with tarfile.open(result.model_tar) as archive:
         assert sorted(archive.getnames()) == ["code/inference.py", "model.joblib"]
     assert not list(result.workdir.rglob(".*partial*"))
 
 
-def test_run_clears_the_threshold_on_the_bundled_data(run: tuple[LocalResult, list[str]]) -> None:
+def test_the_verdict_is_the_pipelines_gate(run: tuple[LocalResult, list[str]]) -> None:
+    """The gate metric and its baseline come from evaluation.json, where the pipeline reads them."""
     result, _ = run
     document = json.loads(result.evaluation.read_text(encoding="utf-8"))
-    accuracy = document["binary_classification_metrics"]["accuracy"]["value"]
-    assert result.accuracy == accuracy
-    assert result.metrics["accuracy"] == accuracy
-    assert set(result.metrics) == {"accuracy", "precision", "recall", "f1", "auc"}
-    assert accuracy >= 0.85
-    assert result.passed
-    # The threshold reached the evaluate step: its report judges against the same number.
+    metrics = document[config.METRICS_KEY]
+    field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    assert result.metric == config.GATE_METRIC
+    assert result.score == metrics[field]["value"]
+    assert result.baseline == metrics[f"{field}_best_constant_classifier"]["value"]
+    assert result.metrics[field] == (result.score, result.baseline)
+    expected = result.score >= config.GATE_THRESHOLD and result.score > result.baseline
+    assert result.passed is expected
+    # The threshold reached the evaluate step: its report judges against the same numbers.
     report = result.report.read_text(encoding="utf-8")
-    threshold = f"{config.ACCURACY_THRESHOLD:.4f}"
-    assert f"**Verdict: PASS**: accuracy {accuracy:.4f} >= threshold {threshold}" in report
+    verdict = "PASS" if result.passed else "FAIL"
+    line = local.gate_line(result.metric, result.score, result.baseline, config.GATE_THRESHOLD)
+    assert f"**Verdict: {verdict}**: {line}." in report
+
+
+def test_the_gate_line_is_the_evaluate_steps() -> None:
+    """run-local and report.md say the same thing (the step cannot import this package)."""
+    from {{ cookiecutter.__package }}.steps import evaluate
+
+    for score, baseline, threshold in [(0.9, 0.5, 0.85), (0.8, 0.5, 0.85), (0.9, 0.95, 0.85)]:
+        ours = local.gate_line("f1", score, baseline, threshold)
+        assert ours == evaluate.gate_line("f1", score, baseline, threshold)
+        assert local.passes(score, baseline, threshold) is evaluate.passes(
+            score, baseline, threshold
+        )
 
 
 def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
     result, lines = run
-    assert [line.split()[0] for line in lines] == ["preprocess", "train", "evaluate"]
-    assert all(line.split()[2] == "s" for line in lines)
+    steps = [line for line in lines if not line.startswith(" ")]
+    assert [line.split()[0] for line in steps] == ["preprocess", "train", "evaluate"]
+    assert all(line.split()[2] == "s" for line in steps)
     assert set(result.seconds) == {"preprocess", "train", "evaluate"}
+    # Under the preprocess line: how the target's labels were read.
+    assert f"target {config.TARGET_COLUMN!r}: " in lines[1]
 
 
 def test_cli_prints_the_table_and_exits_7_below_threshold(
@@ -69,35 +89,78 @@ def test_cli_prints_the_table_and_exits_7_below_threshold(
     # The module's run stands in for the steps (they take seconds); the command is what is tested.
     calls = []
 
-    def judged(data: Path, workdir: Path, threshold: float) -> LocalResult:
-        calls.append((data, workdir, threshold))
+    def judged(
+        data: Path, workdir: Path, threshold: float, options: dict[str, dict[str, object]]
+    ) -> LocalResult:
+        calls.append((data, workdir, threshold, options))
         result = run[0]
-        passed = result.accuracy >= threshold
+        passed = local.passes(result.score, result.baseline, threshold)
         return dataclasses.replace(result, threshold=threshold, passed=passed)
 
     monkeypatch.setattr(local, "run_local", judged)
-    code = cli.main(["run-local", "--workdir", str(tmp_path), "--threshold", "0.999"])
+    code = cli.main(["run-local", "--workdir", str(tmp_path), "--threshold", "1"])
     out, err = capsys.readouterr()
-    assert calls == [(DATA, tmp_path, 0.999)]
+    assert calls == [(DATA, tmp_path, 1.0, local.step_options())]
     assert code == ExitCode.BELOW_THRESHOLD
-    assert "verdict: FAIL: accuracy" in out
-    assert "< threshold 0.9990" in out
-    assert "  accuracy   0." in out
+    assert f"verdict: FAIL: {config.GATE_METRIC} " in out
+    assert "is below the threshold 1.0000" in out
+    assert "best constant classifier" in out
     assert "model.tar.gz" in out
-    assert err.startswith("error: accuracy ")
-    assert "below the threshold 0.999" in err
+    assert err.startswith(f"error: {config.GATE_METRIC} ")
+    assert "below the threshold 1.0000" in err
+    assert err.count("\n") == 1
 
 
-HEADER = "a,b,malignant\n"
+def test_data_target_and_drop_override_config_for_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: tuple[LocalResult, list[str]]
+) -> None:
+    calls = []
+    monkeypatch.setattr(
+        local, "run_local", lambda *args, **kwargs: calls.append((args, kwargs)) or run[0]
+    )
+    other = tmp_path / "churn.csv"
+    argv = ["run-local", "--data", str(other), "--target", "churned", "--drop", "id, signup"]
+    cli.main([*argv, "--positive-class", "yes", "--workdir", str(tmp_path)])
+    (data, _, _), kwargs = calls[0]
+    assert data == other
+    options = kwargs["options"]
+    assert {step: o["target"] for step, o in options.items()} == dict.fromkeys(
+        ("preprocess", "train", "evaluate"), "churned"
+    )
+    assert options["preprocess"]["drop"] == "id,signup"
+    assert options["preprocess"]["positive-class"] == "yes"
+    # Without the flags, the data set is config.py's.
+    assert local.step_options() == {
+        "preprocess": config.PREPROCESS_OPTIONS,
+        "train": config.TRAIN_OPTIONS,
+        "evaluate": config.EVALUATE_OPTIONS,
+    }
+
+
+# Built from the configured names (the target, the columns to drop), so they hold whatever the
+# data set is.
+DROPPED = "".join(f"{name}," for name in config.DROP_COLUMNS)
+HEADER = f"feature_a,feature_b,{DROPPED}{config.TARGET_COLUMN}\n"
+
+
+def row(a: object, b: object, label: object) -> str:
+    """One CSV line under HEADER."""
+    return f"{a},{b},{'0,' * len(config.DROP_COLUMNS)}{label}\n"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         pytest.param("", "the file is empty", id="empty"),
-        pytest.param(HEADER + "1,x,0\n2,3,1\n", "'x' is not a finite number", id="non-numeric"),
-        pytest.param("a,b,c\n1,2,0\n", "no target column 'malignant'", id="wrong-columns"),
-        pytest.param(HEADER + "1,2,0\n3,4,0\n", "holds one class only (0)", id="single-class"),
+        pytest.param("just some text\n", "one column only, so not a table", id="not-a-table"),
+        pytest.param(
+            "feature_a,feature_b,label\n1,2,0\n",
+            f"no target column {config.TARGET_COLUMN!r}",
+            id="wrong-columns",
+        ),
+        pytest.param(
+            HEADER + row(1, 2, "a") + row(3, 4, "a"), "holds one class only ('a')", id="one-class"
+        ),
     ],
 )
 def test_bad_data_is_one_error_naming_the_file_and_leaves_nothing(
@@ -117,6 +180,24 @@ def test_bad_data_is_one_error_naming_the_file_and_leaves_nothing(
     assert message in err
     assert str(data) in err
     assert not (workdir / "opt").exists()
+
+
+def test_a_steps_warnings_are_shown_under_its_line(tmp_path: Path) -> None:
+    """An ID-like column is named under the preprocess line, and the step goes on."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    lines = [
+        f"row_id,x,{config.TARGET_COLUMN}",
+        *(f"{1000 + i},{i % 7},{i % 2}" for i in range(40)),
+    ]
+    (folder / "ids.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shown: list[str] = []
+    options = local.step_options(drop=(), positive_class="")["preprocess"]
+    arguments = ["--input-dir", str(folder), "--train-dir", str(tmp_path / "train")]
+    arguments += ["--test-dir", str(tmp_path / "test"), *config.command_line(options)]
+    local._step("preprocess", arguments, env={}, log=shown.append)
+    assert shown[0].startswith("preprocess ")
+    assert shown[-1].strip().startswith("warning: column 'row_id' holds a different whole number")
 
 
 def test_missing_data_file(tmp_path: Path) -> None:

@@ -122,7 +122,9 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     assert steps[interface.FAIL]["Type"] == "Fail"
 
 
-def test_gate_reads_accuracy_from_the_evaluation_report(definition: dict[str, Any]) -> None:
+def test_gate_needs_the_threshold_and_to_beat_the_constant_baseline(
+    definition: dict[str, Any],
+) -> None:
     steps = steps_by_name(definition)
     assert steps[interface.EVALUATE]["PropertyFiles"] == [
         {
@@ -131,29 +133,43 @@ def test_gate_reads_accuracy_from_the_evaluation_report(definition: dict[str, An
             "FilePath": "evaluation.json",
         }
     ]
-    accuracy = {
-        "Std:JsonGet": {
-            "PropertyFile": {"Get": f"Steps.Evaluate.PropertyFiles.{interface.EVALUATION_REPORT}"},
-            "Path": config.ACCURACY_JSON_PATH,
+
+    def read(path: str) -> dict[str, Any]:
+        return {
+            "Std:JsonGet": {
+                "PropertyFile": {
+                    "Get": f"Steps.Evaluate.PropertyFiles.{interface.EVALUATION_REPORT}"
+                },
+                "Path": path,
+            }
         }
-    }
+
+    score, baseline = read(config.GATE_JSON_PATH), read(config.BASELINE_JSON_PATH)
     assert steps[interface.GATE]["Arguments"]["Conditions"] == [
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": accuracy, "RightValue": _get("MinAccuracy")}
+        {
+            "Type": "GreaterThanOrEqualTo",
+            "LeftValue": score,
+            "RightValue": _get("GateThreshold"),
+        },
+        {"Type": "GreaterThan", "LeftValue": score, "RightValue": baseline},
     ]
     message = steps[interface.FAIL]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
-    assert accuracy in message
-    assert _get("MinAccuracy") in message
+    assert message[0] == config.GATE_METRIC
+    assert score in message
+    assert baseline in message
+    assert _get("GateThreshold") in message
+    assert "best constant classifier" in " ".join(v for v in message if isinstance(v, str))
 
 
 def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
     parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
     assert parameters == {
-        "InputDataUri": ("String", f"s3://{config.ARTIFACT_BUCKET}/{config.INPUT_DATA_KEY}"),
+        "InputDataUri": ("String", config.input_data_uri()),
         "ProcessingInstanceType": ("String", config.TRAINING_INSTANCE_TYPE),
         "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", config.TRAINING_INSTANCE_TYPE),
         "TrainingInstanceCount": ("Integer", 1),
-        "MinAccuracy": ("Float", config.ACCURACY_THRESHOLD),
+        "GateThreshold": ("Float", config.GATE_THRESHOLD),
         "ModelApprovalStatus": ("String", config.REGISTRATION_STATUS),
         "CommitSha": ("String", interface.NO_COMMIT),
     }
@@ -177,7 +193,7 @@ def test_registration_status_metrics_commit_and_serving(definition: dict[str, An
     ]
     assert register["MetadataProperties"] == {"CommitId": _get("CommitSha")}
     assert register["CustomerMetadataProperties"]["commit"] == _get("CommitSha")
-    assert "Std:Join" in register["CustomerMetadataProperties"]["accuracy"]  # a string
+    assert "Std:Join" in register["CustomerMetadataProperties"][config.GATE_METRIC]  # a string
     (container,) = register["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
@@ -211,11 +227,12 @@ def _options(arguments: list[Any]) -> list[str]:
 
 def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) -> None:
     steps = steps_by_name(definition)
-    pre = preprocess.parse_args(
-        _options(steps[interface.PREPROCESS]["Arguments"]["AppSpecification"]["ContainerArguments"])
-    )
-    assert (pre.target, pre.test_size, pre.seed) == (
+    arguments = steps[interface.PREPROCESS]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert arguments == config.command_line(config.PREPROCESS_OPTIONS)
+    pre = preprocess.parse_args(arguments)
+    assert (pre.target, pre.task, pre.test_size, pre.seed) == (
         config.TARGET_COLUMN,
+        config.TASK,
         config.TEST_SIZE,
         config.RANDOM_SEED,
     )
@@ -225,10 +242,22 @@ def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) 
     assert fit.target == config.TARGET_COLUMN
     assert fit.seed == config.RANDOM_SEED
     arguments = steps[interface.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    assert evaluate.parse_args(_options(arguments)).target == config.TARGET_COLUMN
+    judge = evaluate.parse_args(_options(arguments))
+    assert (judge.target, judge.task, judge.gate_metric) == (
+        config.TARGET_COLUMN,
+        config.TASK,
+        config.GATE_METRIC,
+    )
     assert arguments[arguments.index("--threshold") + 1] == {
-        "Std:Join": {"On": "", "Values": [_get("MinAccuracy")]}
+        "Std:Join": {"On": "", "Values": [_get("GateThreshold")]}
     }
+    inputs = {
+        i["InputName"]: i["S3Input"]["LocalPath"]
+        for i in steps[interface.EVALUATE]["Arguments"]["ProcessingInputs"]
+    }
+    # The evaluate step's default paths: the training rows go in beside the test rows.
+    assert inputs["train"] == str(judge.train_dir)
+    assert inputs["test"] == str(judge.test_dir)
 
 
 def test_training_ships_the_steps_directory_with_train_py(definition: dict[str, Any]) -> None:
@@ -261,11 +290,28 @@ def normalised(definition: dict[str, Any]) -> dict[str, Any]:
     view = json.loads(json.dumps(definition))
     for parameter in view["Parameters"]:
         parameter["DefaultValue"] = f"<{parameter['Name']} default>"
+    # The data set's optional options (a positive class, columns to drop) come and go with it.
+    preprocess_step = steps_by_name(view)[interface.PREPROCESS]["Arguments"]["AppSpecification"]
+    arguments = preprocess_step["ContainerArguments"]
+    kept: list[Any] = []
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        if flag not in ("--positive-class", "--drop"):
+            kept += [flag, value]
+    preprocess_step["ContainerArguments"] = kept
     register = steps_by_name(view)[interface.REGISTER]["Arguments"]
     specification = register["InferenceSpecification"]
     specification["SupportedRealtimeInferenceInstanceTypes"] = ["<endpoint-instance-type>"]
     specification["Containers"][0]["Environment"]["SAGEMAKER_REGION"] = "<region>"
     text = json.dumps(view, indent=2, sort_keys=True)
+    # The data set and the gate, as whole JSON strings (a target may be a common word).
+    for value, placeholder in (
+        (config.GATE_JSON_PATH, "<gate-json-path>"),
+        (config.BASELINE_JSON_PATH, "<baseline-json-path>"),
+        (config.TARGET_COLUMN, "<target>"),
+        (config.TASK, "<task>"),
+        (config.GATE_METRIC, "<gate-metric>"),
+    ):
+        text = text.replace(json.dumps(value), json.dumps(placeholder))
     for value, placeholder in (
         (config.ARTIFACT_BUCKET, "<artifact-bucket>"),
         (config.role_arn(config.SAGEMAKER_EXECUTION_ROLE), "<execution-role-arn>"),
@@ -294,9 +340,12 @@ def test_definition_matches_the_snapshot(definition: dict[str, Any]) -> None:
 
 
 def test_snapshot_carries_no_answer_values() -> None:
+    """Nor the data set's: swapping the data leaves the snapshot as it is."""
     text = SNAPSHOT.read_text(encoding="utf-8")
     for value in (config.PROJECT, config.AWS_ACCOUNT_ID, config.REGISTRATION_STATUS):
         assert value not in text
+    for value in (config.TARGET_COLUMN, config.TASK, config.GATE_METRIC, config.GATE_JSON_PATH):
+        assert json.dumps(value) not in text
 
 
 # ---- upsert, start, wait ---------------------------------------------------------------------
@@ -349,6 +398,78 @@ def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
         },
     )
     assert execution.start_execution(client, "0123456789abcdef") == EXECUTION_ARN
+
+
+def test_start_can_name_the_input_data(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    uri = "s3://other-bucket/exports/2026-12/churn.csv"
+    stubber.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": EXECUTION_ARN},
+        {
+            "PipelineName": config.SAGEMAKER_PIPELINE,
+            "PipelineExecutionDisplayName": ANY,
+            "PipelineExecutionDescription": ANY,
+            "PipelineParameters": [
+                {"Name": "CommitSha", "Value": "0123456789abcdef"},
+                {"Name": "InputDataUri", "Value": uri},
+            ],
+            "ClientRequestToken": ANY,
+        },
+    )
+    assert execution.start("0123456789abcdef", input_data=uri, sm=client) == ExitCode.OK
+
+
+@pytest.mark.parametrize("uri", ["churn.csv", "s3://", "https://bucket/churn.csv"])
+def test_input_data_must_be_an_s3_uri(uri: str) -> None:
+    with pytest.raises(CliError, match="must be an s3:// URI") as error:
+        execution.checked_input_data(uri)
+    assert error.value.code == ExitCode.USAGE
+    # The buildspec passes the CodePipeline variable's default: keep the pipeline's own input.
+    assert execution.checked_input_data(config.DEFAULT_INPUT_DATA) is None
+
+
+def test_upsert_uploads_the_data_set_under_its_content_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed file is a new key, so a retrain after a data change trains on the new data."""
+    from moto import mock_aws
+
+    data = tmp_path / "churn.csv"
+    data.write_text("x,y\n1,0\n2,1\n", encoding="utf-8")
+    monkeypatch.setattr(config, "DATA_FILE", data)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=config.AWS_REGION)
+        location = (
+            {}
+            if config.AWS_REGION == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+        )
+        s3.create_bucket(Bucket=config.ARTIFACT_BUCKET, **location)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            pipeline_definition._seed_input_data()
+            first = config.input_data_key(data)
+            pipeline_definition._seed_input_data()  # the same file: nothing to do
+            data.write_text("x,y\n1,0\n2,1\n3,1\n", encoding="utf-8")
+            pipeline_definition._seed_input_data()
+            second = config.input_data_key(data)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=config.ARTIFACT_BUCKET)["Contents"]]
+    assert first != second
+    assert sorted(keys) == sorted([first, second])
+    assert out.getvalue().count("upsert: uploaded churn.csv") == 2
+    assert first.startswith("input/")
+    assert first.endswith("/churn.csv")
+
+
+def test_upsert_refuses_a_missing_data_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "DATA_FILE", tmp_path / "gone.csv")
+    monkeypatch.setattr(config, "DATA_URI", "")
+    with pytest.raises(CliError, match=r"gone\.csv: the data set's file") as error:
+        pipeline_definition._seed_input_data()
+    assert error.value.code == ExitCode.USAGE
 
 
 def _poll(stubber: Stubber, status: str, steps: list[tuple[str, str, str | None]]) -> None:
@@ -435,7 +556,7 @@ def test_a_failed_step_fails_with_its_reason(sm: tuple[Any, Stubber]) -> None:
 
 def test_missing_the_threshold_is_its_own_exit_code(sm: tuple[Any, Stubber]) -> None:
     client, stubber = sm
-    reason = "accuracy 0.61 is below MinAccuracy 0.85"
+    reason = "f1 0.61 must be at least GateThreshold 0.85 and above the best constant ..."
     _poll(stubber, "Failed", [(interface.FAIL, "Failed", reason)])
     with pytest.raises(CliError, match=reason) as error:
         _wait(client)

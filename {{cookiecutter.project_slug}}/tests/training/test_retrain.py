@@ -79,6 +79,11 @@ def test_start_request_matches_the_codepipeline_v2_model() -> None:
         }
     ]
     assert request["variables"] == [{"name": config.COMMIT_SHA_VARIABLE, "value": "a" * 40}]
+    # Naming the data adds the variable the buildspec passes to `pipeline start --input-data`.
+    uri = "s3://other-bucket/churn.csv"
+    named = retrain.start_request("v1", "a" * 40, uri)
+    assert named["variables"][1] == {"name": config.INPUT_DATA_VARIABLE, "value": uri}
+    validate(_codepipeline().meta.service_model.operation_model("StartPipelineExecution"), named)
     # The strict contract (enums, patterns, lengths) on top of what Stubber checks.
     validate(_codepipeline().meta.service_model.operation_model("StartPipelineExecution"), request)
     client = _codepipeline()
@@ -245,6 +250,13 @@ def test_retrain_uploads_the_commit_and_starts_that_version(
     assert execution["pipelineExecutionId"] in text
     assert "| Status | Succeeded |" in text
     assert f"version `{versions[0]['VersionId']}`" in text
+
+
+def test_retrain_refuses_input_data_that_is_not_in_s3() -> None:
+    """Checked before anything is packaged or uploaded."""
+    with pytest.raises(CliError, match="must be an s3:// URI") as error:
+        retrain.retrain("a" * 40, input_data="data/churn.csv")
+    assert error.value.code == ExitCode.USAGE
 
 
 def test_retrain_refuses_an_unversioned_bucket(

@@ -14,11 +14,19 @@ def add(commands: argparse._SubParsersAction) -> None:
         "definition", help="print the pipeline definition JSON (offline)"
     )
     definition.set_defaults(handler=print_definition)
-    upsert = actions.add_parser("upsert", help="create or update the pipeline in SageMaker")
+    upsert = actions.add_parser(
+        "upsert", help="upload the step code and the data set, create or update the pipeline"
+    )
     upsert.set_defaults(handler=upsert_pipeline)
     start = actions.add_parser("start", help="start an execution of the pipeline")
     start.add_argument("--wait", action="store_true", help="wait for the execution to finish")
     start.add_argument("--commit", help="the commit SHA to record on the execution")
+    start.add_argument(
+        "--input-data",
+        metavar="S3_URI",
+        help="train on this s3:// CSV (or prefix) instead of the data set config.py names "
+        f"(default: {config.DEFAULT_INPUT_DATA!r}, that data set)",
+    )
     start.add_argument(
         "--timeout-seconds",
         type=float,
@@ -67,6 +75,7 @@ def start_execution(args: argparse.Namespace) -> int:
     wait_seconds = args.timeout_seconds if args.wait else None
     return execution.start(
         args.commit,
+        input_data=args.input_data,
         wait_seconds=wait_seconds,
         outputs_file=args.outputs,
         poll_seconds=args.poll_seconds or execution.POLL_FIRST_SECONDS,

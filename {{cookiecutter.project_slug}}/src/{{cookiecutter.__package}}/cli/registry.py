@@ -30,7 +30,7 @@ def add_version_choice(p: argparse.ArgumentParser) -> None:
 
 
 def list_versions(args: argparse.Namespace) -> int:
-    """Print a table of the versions: version, status, created, accuracy, commit."""
+    """Print a table of the versions: version, status, created, gate score, commit."""
     from {{ cookiecutter.__package }} import aws
     from {{ cookiecutter.__package }}.promotion import registry
 

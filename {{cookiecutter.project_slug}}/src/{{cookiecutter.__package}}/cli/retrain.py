@@ -15,6 +15,11 @@ def add(commands: argparse._SubParsersAction) -> None:
         "on exactly that object version, with the commit SHA as a pipeline variable.",
     )
     p.add_argument("--commit", required=True, help="the commit to retrain (a SHA)")
+    p.add_argument(
+        "--input-data",
+        metavar="S3_URI",
+        help="train on this s3:// CSV (or prefix) instead of the data set config.py names",
+    )
     p.add_argument("--wait", action="store_true", help="wait for the execution to finish")
     p.add_argument(
         "--timeout-seconds",
@@ -29,4 +34,8 @@ def run(args: argparse.Namespace) -> int:
     """Retrain one commit; with --wait, follow the CodePipeline execution to its end."""
     from {{ cookiecutter.__package }}.training import retrain
 
-    return retrain.retrain(args.commit, wait_seconds=args.timeout_seconds if args.wait else None)
+    return retrain.retrain(
+        args.commit,
+        input_data=args.input_data,
+        wait_seconds=args.timeout_seconds if args.wait else None,
+    )

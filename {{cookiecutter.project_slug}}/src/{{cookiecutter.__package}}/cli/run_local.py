@@ -1,4 +1,4 @@
-"""`run-local`: the pipeline's step code as local processes, judged against the threshold."""
+"""`run-local`: the pipeline's step code as local processes, judged by the pipeline's gate."""
 
 import argparse
 
@@ -9,39 +9,57 @@ def add(commands: argparse._SubParsersAction) -> None:
     """The `run-local` parser."""
     p = commands.add_parser(
         "run-local",
-        help="run preprocess -> train -> evaluate locally on the sample data",
+        help="run preprocess -> train -> evaluate locally on the data set",
         description="Run the pipeline's step code as local processes, laid out like the "
-        "SageMaker containers' paths, and judge the model against the accuracy threshold.",
+        "SageMaker containers' paths, on the data set config.py names (or the one given here), "
+        "and judge the model by the pipeline's gate.",
     )
-    p.add_argument("--data", help="input CSV (default: the bundled sample data)")
+    p.add_argument("--data", help="input CSV (default: config.DATA_FILE)")
+    p.add_argument(
+        "--target", help=f"target column (default: {config.TARGET_COLUMN})", default=None
+    )
+    p.add_argument(
+        "--drop",
+        metavar="COLUMNS",
+        default=None,
+        help="comma-separated columns to leave out (default: config.DROP_COLUMNS)",
+    )
+    p.add_argument(
+        "--positive-class",
+        default=None,
+        help="binary: the positive label (default: config.POSITIVE_CLASS, else 1, yes or true)",
+    )
     p.add_argument("--workdir", help="scratch directory for the run (default: build/local)")
     p.add_argument(
         "--threshold",
         type=float,
-        default=config.ACCURACY_THRESHOLD,
-        help="minimum accuracy (default: %(default)s)",
+        default=config.GATE_THRESHOLD,
+        help=f"minimum {config.GATE_METRIC} (default: %(default)s)",
     )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the three steps; exit 7 when the model misses the threshold."""
+    """Run the three steps; exit 7 when the model does not pass the gate."""
     import time
     from pathlib import Path
 
     from {{ cookiecutter.__package }}.errors import CliError, ExitCode
     from {{ cookiecutter.__package }}.training import local
 
-    data = Path(args.data) if args.data else config.SAMPLE_DATA
+    data = Path(args.data) if args.data else config.DATA_FILE
     workdir = Path(args.workdir) if args.workdir else local.DEFAULT_WORKDIR
+    drop = None
+    if args.drop is not None:
+        drop = tuple(name.strip() for name in args.drop.split(",") if name.strip())
+    options = local.step_options(args.target, drop, args.positive_class)
     started = time.perf_counter()
-    result = local.run_local(data, workdir, args.threshold)
+    result = local.run_local(data, workdir, args.threshold, options=options)
     print(local.format_summary(result))
     print(f"total {time.perf_counter() - started:.1f} s")
     if not result.passed:
+        line = local.gate_line(result.metric, result.score, result.baseline, result.threshold)
         raise CliError(
-            f"accuracy {result.accuracy:.4f} is below the threshold {result.threshold}: "
-            "the pipeline would not register this model",
-            ExitCode.BELOW_THRESHOLD,
+            f"{line}: the pipeline would not register this model", ExitCode.BELOW_THRESHOLD
         )
     return ExitCode.OK

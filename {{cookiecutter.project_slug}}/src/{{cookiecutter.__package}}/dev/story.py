@@ -87,7 +87,7 @@ class Story:
                 # As in CodeBuild: the model missed the gate, nothing was registered, and the
                 # rest of the story has nothing to deploy.
                 raise CliError(
-                    f"`{shlex.join(command)}`: the model missed the accuracy gate, so nothing "
+                    f"`{shlex.join(command)}`: the model did not pass the quality gate, so nothing "
                     f"was registered and the story stops here:\n{output}",
                     ExitCode.BELOW_THRESHOLD,
                 )
@@ -155,9 +155,9 @@ def registered(commit: str) -> str:
             "pipeline did not register this run's model",
             ExitCode.FAILED,
         )
-    accuracy = float(metadata.get("accuracy", "nan"))
+    score = float(metadata.get(config.GATE_METRIC, "nan"))
     return (
-        f"accuracy {accuracy:.4f} -> version {package['ModelPackageVersion']} "
+        f"{config.GATE_METRIC} {score:.4f} -> version {package['ModelPackageVersion']} "
         f"{package['ModelApprovalStatus']}"
     )
 
@@ -304,6 +304,8 @@ def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = pri
                 "AWS_DEFAULT_REGION": config.AWS_REGION,
                 "NO_PROXY": "127.0.0.1",
                 config.COMMIT_SHA_VARIABLE: COMMITS[0],
+                # As the retrain CodePipeline passes it when `retrain` names no data.
+                config.INPUT_DATA_VARIABLE: config.DEFAULT_INPUT_DATA,
             }
         )
         story = Story(env=dict(os.environ), log=log)

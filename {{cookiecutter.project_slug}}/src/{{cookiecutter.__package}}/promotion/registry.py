@@ -20,11 +20,11 @@ PENDING = "PendingManualApproval"
 DESCRIPTION_MAX = 1024
 
 
-def metric_accuracy(metrics: dict[str, Any]) -> float | None:
-    """The accuracy in an evaluation report (SageMaker's model-quality JSON layout), if any."""
+def gate_score(metrics: dict[str, Any]) -> float | None:
+    """The gate metric in an evaluation report (SageMaker's model-quality JSON layout), if any."""
     value: Any = metrics
     try:
-        for key in config.ACCURACY_JSON_PATH.split("."):
+        for key in config.GATE_JSON_PATH.split("."):
             value = value[key]
         return float(value)
     except (KeyError, TypeError, ValueError):
@@ -129,9 +129,9 @@ def resolve_package(sm: Any, version: int | None, arn: str | None) -> dict[str, 
     return package
 
 
-def accuracy_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
-    """The package's accuracy: its metadata property, else its ModelQuality statistics JSON."""
-    recorded = package.get("CustomerMetadataProperties", {}).get("accuracy")
+def score_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
+    """The package's gate score: its metadata property, else its ModelQuality statistics JSON."""
+    recorded = package.get("CustomerMetadataProperties", {}).get(config.GATE_METRIC)
     if recorded is not None:
         return float(recorded)
     # Moto's UpdateModelPackage drops CustomerMetadataProperties (AWS keeps them), and packages
@@ -143,7 +143,7 @@ def accuracy_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
     try:
         bucket, key = split_s3_uri(uri)
         body = (s3 or aws.client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
-        return metric_accuracy(json.loads(body))
+        return gate_score(json.loads(body))
     except (CliError, ValueError, aws.ClientError):
         return None
 
@@ -166,23 +166,23 @@ def _label(package: dict[str, Any]) -> str:
 
 
 def table(sm: Any, s3: Any) -> str:
-    """A table of the versions, newest first: version, status, created, accuracy, commit."""
+    """A table of the versions, newest first: version, status, created, gate score, commit."""
     rows = []
     for summary in summaries(sm):
         package = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-        accuracy = accuracy_of(package, s3)
+        score = score_of(package, s3)
         rows.append(
             (
                 str(package.get("ModelPackageVersion", "")),
                 package["ModelApprovalStatus"],
                 f"{package['CreationTime']:%Y-%m-%d %H:%M}",
-                "-" if accuracy is None else f"{accuracy:.3f}",
+                "-" if score is None else f"{score:.3f}",
                 package.get("MetadataProperties", {}).get("CommitId", "-")[:12],
             )
         )
     if not rows:
         return f"no versions in {config.MODEL_PACKAGE_GROUP}"
-    header = ("VERSION", "STATUS", "CREATED (UTC)", "ACCURACY", "COMMIT")
+    header = ("VERSION", "STATUS", "CREATED (UTC)", config.GATE_METRIC.upper(), "COMMIT")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:

@@ -1,8 +1,9 @@
-"""The smoke test: a few rows of the sample data through the endpoint, one prediction each."""
+"""The smoke test: a few rows of the data set through the endpoint, one prediction each."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from typing import Any
 
@@ -13,27 +14,42 @@ SMOKE_ROWS = 5
 
 
 def sample_rows(limit: int = SMOKE_ROWS) -> list[list[str]]:
-    """The first rows of the bundled sample data, without the target column."""
-    sample = config.SAMPLE_DATA
-    if not sample.is_file():
-        raise CliError(f"{sample}: no sample CSV for the smoke test", ExitCode.ERROR)
-    with sample.open(newline="", encoding="utf-8") as handle:
+    """The first rows of the data set (config.DATA_FILE), as the model sees them.
+
+    The target and the dropped columns (config.DROP_COLUMNS) are left out, as the preprocess
+    step leaves them out; empty cells stay empty, as serving accepts them.
+    """
+    data = config.DATA_FILE
+    if not data.is_file():
+        raise CliError(
+            f"{data}: no data set file (config.DATA_FILE) for the smoke test", ExitCode.ERROR
+        )
+    with data.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader)
+        header = next(reader, [])
         if config.TARGET_COLUMN not in header:
-            raise CliError(f"{sample.name} has no {config.TARGET_COLUMN!r} column", ExitCode.ERROR)
-        target = header.index(config.TARGET_COLUMN)
+            raise CliError(f"{data.name} has no {config.TARGET_COLUMN!r} column", ExitCode.ERROR)
+        left_out = {config.TARGET_COLUMN, *config.DROP_COLUMNS}
+        keep = [i for i, name in enumerate(header) if name not in left_out]
         rows = []
         for row in reader:
-            rows.append([value for i, value in enumerate(row) if i != target])
+            if row:
+                rows.append([row[i] if i < len(row) else "" for i in keep])
             if len(rows) == limit:
                 break
     return rows
 
 
+def csv_body(rows: list[list[str]]) -> str:
+    """The rows as a text/csv request body, quoted where a value holds a comma or a quote."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
 def smoke_test(runtime: Any, endpoint_name: str, rows: list[list[str]]) -> list[Any]:
     """Invoke the endpoint with `rows`; return one prediction a row or raise FAILED."""
-    body = "".join(",".join(row) + "\n" for row in rows)
+    body = csv_body(rows)
     try:
         response = runtime.invoke_endpoint(
             EndpointName=endpoint_name,

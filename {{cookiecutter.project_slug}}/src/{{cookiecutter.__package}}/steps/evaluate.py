@@ -1,11 +1,12 @@
-"""Evaluate step: score the trained model on the held-out test set.
+"""Evaluate step: score the trained model on the held-out test set, against a constant baseline.
 
-Runs as a SageMaker processing job: reads /opt/ml/processing/model/model.tar.gz and
-/opt/ml/processing/test/test.csv, and writes to /opt/ml/processing/evaluation:
-- evaluation.json, in SageMaker's model-quality metrics format (the pipeline's accuracy gate and
-  the model registry read it);
-- report.md, the metrics as a table and the verdict against the accuracy threshold;
-- confusion_matrix.png and roc_curve.png, when matplotlib is installed.
+Runs as a SageMaker processing job: reads /opt/ml/processing/model/model.tar.gz and the splits
+(test/test.parquet, and train/train.parquet for the training score), and writes to
+/opt/ml/processing/evaluation: evaluation.json (SageMaker's model-quality metrics for the task,
+each beside `<metric>_best_constant_classifier`, the best score a constant prediction gets on
+the same rows; the pipeline's gate and the registry read it), report.md (the verdict, class
+balance, test and training scores, per-class report, confusion matrix), and confusion_matrix.png
+(and roc_curve.png for a binary task) when matplotlib is installed.
 """
 
 from __future__ import annotations
@@ -21,25 +22,32 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn import metrics as sk
 
 # The container's /opt/ml/processing. Outside a container, SAGEMAKER_BASE_DIR says where /opt/ml
 # is (the variable SageMaker's own toolkits read); the offline pipeline executor sets it.
 PROCESSING = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")) / "processing"
 MODEL_FILE = "model.joblib"
+TRAIN_FILE, TEST_FILE = "train.parquet", "test.parquet"
 USAGE_ERROR = 2
-# The per-metric entries SageMaker's model-quality format carries; the standard deviation is
-# "NaN" because it is computed from one held-out set, not resampled.
-SCALARS = ("accuracy", "precision", "recall", "f1", "auc")
-LABELS = (0, 1)
+TASKS = ("binary", "multiclass")
+# The evaluation.json field holding each gate metric: SageMaker's model-quality name where the
+# format has one (binary "auc", multiclass "weighted_f1"), else the scikit-learn name.
+GATE_FIELDS = {
+    "binary": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy", "f1": "f1",
+               "roc_auc": "auc"},
+    "multiclass": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy",
+                   "f1": "weighted_f1", "roc_auc": "auc"},
+}  # fmt: skip
+GATE_METRICS = tuple(GATE_FIELDS["binary"])
+BEST_CONSTANT = "_best_constant_classifier"
+# SageMaker's format has a standard deviation per metric: "NaN", one held-out set, no resampling.
+NO_SPREAD = "NaN"
+
+
+def metrics_key(task: str) -> str:
+    """The top-level key of SageMaker's model-quality JSON for the task."""
+    return f"{task}_classification_metrics"
 
 
 def load_model(model_tar: Path) -> Any:
@@ -55,64 +63,234 @@ def load_model(model_tar: Path) -> Any:
             return joblib.load(member)
 
 
-def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray) -> dict:
-    """Binary classification metrics in SageMaker's model-quality JSON format."""
-    matrix = confusion_matrix(y_true, y_pred, labels=list(LABELS))
-    fpr, tpr, _ = roc_curve(y_true, y_score)
+def _scalars(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray
+) -> dict[str, float]:
+    """The label-based metrics of SageMaker's format for the task (no scores needed)."""
+    w = {"sample_weight": weight}
     values = {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "precision": precision_score(y_true, y_pred, zero_division=0),
-        "recall": recall_score(y_true, y_pred, zero_division=0),
-        "f1": f1_score(y_true, y_pred, zero_division=0),
-        "auc": roc_auc_score(y_true, y_score),
+        "accuracy": sk.accuracy_score(y_true, y_pred, **w),
+        "balanced_accuracy": sk.balanced_accuracy_score(y_true, y_pred, **w),
     }
-    metrics: dict[str, Any] = {
-        name: {"value": float(values[name]), "standard_deviation": "NaN"} for name in SCALARS
-    }
+    # Binary: about class 1, the positive class. Multiclass: each class, weighted by its rows.
+    average = "binary" if task == "binary" else "weighted"
+    prefix = "" if task == "binary" else "weighted_"
+    values[prefix + "precision"] = sk.precision_score(
+        y_true, y_pred, average=average, zero_division=0, **w
+    )
+    values[prefix + "recall"] = sk.recall_score(
+        y_true, y_pred, average=average, zero_division=0, **w
+    )
+    for name, beta in (("f0_5", 0.5), ("f1", 1.0), ("f2", 2.0)):
+        values[prefix + name] = sk.fbeta_score(
+            y_true, y_pred, beta=beta, average=average, zero_division=0, **w
+        )
+    return values
+
+
+def label_metrics(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, classes: list[Any]
+) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    """(the model's label-based metrics, the best constant classifier's, the confusion matrix).
+
+    Computed on the matrix's non-empty cells, each weighted by its count: the same numbers as on
+    every row, without sorting all the labels again for each metric and each constant.
+    """
+    matrix = sk.confusion_matrix(y_true, y_pred, labels=classes)
+    labels = np.asarray(classes)
+    actual, predicted = np.nonzero(matrix)
+    model = _scalars(task, labels[actual], labels[predicted], matrix[actual, predicted])
+    # The best constant classifier of each metric: every row given the same class, the best
+    # class for that metric.
+    support = matrix.sum(axis=1)
+    present = np.nonzero(support)[0]
+    constants = [
+        _scalars(task, labels[present], np.full(len(present), c), support[present]) for c in labels
+    ]
+    best = {name: max(found[name] for found in constants) for name in model}
+    return model, best, matrix
+
+
+def _auc(y_true: np.ndarray, scores: np.ndarray, classes: list[Any]) -> float:
+    # Two classes (a binary task, or a multiclass one that met two): the second class's score;
+    # more: each class against the rest, averaged.
+    if len(classes) == 2:
+        return float(sk.roc_auc_score(y_true == classes[1], scores[:, 1]))
+    return float(sk.roc_auc_score(y_true, scores, multi_class="ovr", labels=classes))
+
+
+def compute_metrics(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray, classes: list[Any]
+) -> dict:
+    """The task's metrics in SageMaker's model-quality JSON format, with the constant baselines.
+
+    `scores` holds one probability column per class, in `classes` order; a binary task's
+    classes are 0 and 1, and 1 is the positive class.
+    """
+    values, best, matrix = label_metrics(task, y_true, y_pred, classes)
+    values["auc"] = _auc(y_true, scores, classes)
+    best["auc"] = 0.5  # a constant score ranks no pair of rows
+    metrics: dict[str, Any] = {}
+    for name, value in values.items():
+        metrics[name] = _entry(value)
+        metrics[name + BEST_CONSTANT] = _entry(best[name])
     # Outer key: the actual label; inner key: the predicted label (SageMaker's layout).
     metrics["confusion_matrix"] = {
-        str(actual): {str(predicted): int(matrix[i, j]) for j, predicted in enumerate(LABELS)}
-        for i, actual in enumerate(LABELS)
+        str(actual): {str(predicted): int(matrix[i, j]) for j, predicted in enumerate(classes)}
+        for i, actual in enumerate(classes)
     }
-    metrics["receiver_operating_characteristic_curve"] = {
-        "false_positive_rates": [float(x) for x in fpr],
-        "true_positive_rates": [float(x) for x in tpr],
-    }
-    return {"binary_classification_metrics": metrics}
+    if task == "binary":
+        fpr, tpr, _ = sk.roc_curve(y_true, scores[:, 1])
+        tn, fp, fn, tp = (int(x) for x in matrix.ravel())
+        for name, hit, miss in (
+            ("true_positive_rate", tp, fn),
+            ("true_negative_rate", tn, fp),
+            ("false_positive_rate", fp, tn),
+            ("false_negative_rate", fn, tp),
+        ):
+            metrics[name] = _entry(hit / max(hit + miss, 1))
+        curve = {"false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
+        metrics["receiver_operating_characteristic_curve"] = curve
+        precisions, recalls, _ = sk.precision_recall_curve(
+            y_true, scores[:, 1], drop_intermediate=True
+        )
+        curve = {"precisions": precisions.tolist(), "recalls": recalls.tolist()}
+        metrics["precision_recall_curve"] = curve
+    return {metrics_key(task): metrics}
 
 
-def class_names(target: str) -> tuple[str, str]:
-    """How the report and the plots name label 0 and label 1 (the positive class, the target)."""
-    return f"not {target} (0)", f"{target} (1)"
+def _entry(value: float) -> dict[str, Any]:
+    return {"value": float(value), "standard_deviation": NO_SPREAD}
+
+
+def model_input(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's feature columns of `frame`, in its order, empty categorical cells as NaN."""
+    columns = {name: list(cols) for name, _, cols in model.named_steps["prepare"].transformers_}
+    frame = frame[list(model.feature_names_in_)].copy()
+    for name in columns.get("categorical", []):
+        column = frame[name].astype(object)
+        frame[name] = column.where(column.notna(), np.nan)
+    return frame
+
+
+def predict(
+    model: Any, data: pd.DataFrame, target: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(actual labels, predicted labels, class probabilities) of a labelled table."""
+    if target not in data.columns:
+        raise ValueError(f"no target column {target!r} in the data")
+    features = model_input(model, data)
+    return data[target].to_numpy(), model.predict(features), model.predict_proba(features)
+
+
+def passes(score: float, baseline: float, threshold: float) -> bool:
+    """The gate: at least the threshold, and better than the best constant classifier."""
+    return score >= threshold and score > baseline
+
+
+def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
+    """One line saying whether the model passes the gate, naming both bars."""
+    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
+    constant = f"the best constant classifier ({baseline:.4f})"
+    if passes(score, baseline, threshold):
+        return f"{scored} clears {bar} and beats {constant}"
+    if score > baseline:
+        return f"{scored} is below {bar}, though it beats {constant}"
+    if score >= threshold:
+        return f"{scored} clears {bar} but does not beat {constant}"
+    return f"{scored} is below {bar} and does not beat {constant}"
+
+
+def class_names(evaluation: dict, target: str) -> dict[str, str]:
+    """How the report and the plots name each label: a binary task's 0 and 1 after the target."""
+    ((key, metrics),) = evaluation.items()
+    if key == metrics_key("binary"):
+        return {"0": f"not {target} (0)", "1": f"{target} (1)"}
+    return {label: label for label in metrics["confusion_matrix"]}
 
 
 def render_report(
-    evaluation: dict, threshold: float, rows: int, plots: list[str], target: str = "positive"
+    evaluation: dict,
+    training: dict[str, float],
+    balance: pd.DataFrame,
+    gate: tuple[str, str, float],
+    plots: list[str],
+    target: str = "positive",
 ) -> str:
-    """The Markdown summary: the metrics table, the confusion matrix and the verdict."""
-    names = class_names(target)
-    metrics = evaluation["binary_classification_metrics"]
-    accuracy = metrics["accuracy"]["value"]
-    passed = accuracy >= threshold
-    verdict = "PASS" if passed else "FAIL"
-    relation = ">=" if passed else "<"
-    matrix = metrics["confusion_matrix"]
+    """The Markdown report: verdict, class balance, metrics, per-class report, confusion matrix."""
+    ((key, metrics),) = evaluation.items()
+    metric, field, threshold = gate
+    names = class_names(evaluation, target)
+    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
+    verdict = "PASS" if passes(score, baseline, threshold) else "FAIL"
+    test_rows = int(balance["test"].sum())
+    positive = f", positive class {names['1']}" if key == metrics_key("binary") else ""
     lines = [
         "# Model evaluation",
         "",
-        f"Held-out test set: {rows} rows.",
+        f"**Verdict: {verdict}**: {gate_line(metric, score, baseline, threshold)}.",
         "",
-        f"**Verdict: {verdict}**: accuracy {accuracy:.4f} {relation} threshold {threshold:.4f}.",
+        f"{key.split('_')[0].capitalize()} classification{positive}; held-out test set: "
+        f"{test_rows} rows, training set: {int(balance['train'].sum())} rows.",
         "",
-        "| Metric | Value |",
-        "| --- | --- |",
-        *(f"| {name} | {metrics[name]['value']:.4f} |" for name in SCALARS),
+        "## Class balance",
         "",
-        f"Positive class: {names[1]}. Confusion matrix (rows: actual, columns: predicted):",
+        "| class | train rows | test rows | share |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {names[str(label)]} | {row['train']} | {row['test']} | {row['test'] / test_rows:.1%} |"
+            for label, row in balance.iterrows()
+        ),
         "",
-        f"| actual \\ predicted | {names[0]} | {names[1]} |",
-        "| --- | --- | --- |",
-        *(f"| {names[i]} | {matrix[a]['0']} | {matrix[a]['1']} |" for i, a in enumerate("01")),
+        "## Metrics",
+        "",
+        "| metric | test | train | best constant classifier (test) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, value in metrics.items():
+        if name.endswith(BEST_CONSTANT) or name not in training:
+            continue
+        shown = f"**{name}** (gate)" if name == field else name
+        best = metrics.get(name + BEST_CONSTANT, {}).get("value")
+        lines.append(
+            f"| {shown} | {value['value']:.4f} | {training[name]:.4f} | "
+            f"{'-' if best is None else f'{best:.4f}'} |"
+        )
+    matrix = metrics["confusion_matrix"]
+    labels = list(matrix)
+    counts = np.array([[matrix[a][p] for p in labels] for a in labels])
+    actual, predicted = np.nonzero(counts)
+    names = np.asarray(labels)
+    per_class = zip(
+        labels,
+        *sk.precision_recall_fscore_support(
+            names[actual],
+            names[predicted],
+            labels=labels,
+            sample_weight=counts[actual, predicted],
+            zero_division=0,
+        ),
+        strict=True,
+    )
+    lines += [
+        "",
+        "A training score well above the test score means the model learnt the training rows "
+        "rather than the pattern.",
+        "",
+        "## Per class (test)",
+        "",
+        "| class | precision | recall | f1 | rows |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {names[label]} | {precision:.4f} | {recall:.4f} | {f1:.4f} | {int(rows)} |"
+            for label, precision, recall, f1, rows in per_class
+        ),
+        "",
+        "## Confusion matrix (test; rows: actual class, columns: predicted class)",
+        "",
+        "| actual \\ predicted | " + " | ".join(names[p] for p in labels) + " |",
+        "| --- |" + " --- |" * len(labels),
+        *(f"| {names[a]} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |" for a in labels),
         "",
     ]
     if plots:
@@ -123,7 +301,7 @@ def render_report(
 
 
 def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> list[str]:
-    """Write the confusion matrix and ROC curve as PNGs; none when matplotlib is missing."""
+    """The confusion matrix (and a binary task's ROC curve) as PNGs; none without matplotlib."""
     try:
         import matplotlib
 
@@ -131,32 +309,38 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    metrics = evaluation["binary_classification_metrics"]
-    matrix = np.array([[metrics["confusion_matrix"][a][p] for p in "01"] for a in "01"])
-    fig, ax = plt.subplots(figsize=(4, 4))
+    ((key, metrics),) = evaluation.items()
+    labels = list(metrics["confusion_matrix"])
+    matrix = np.array([[metrics["confusion_matrix"][a][p] for p in labels] for a in labels])
+    size = max(4, 0.6 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
         color = "white" if count > matrix.max() / 2 else "black"
         ax.text(j, i, str(count), ha="center", va="center", color=color)
-    names = class_names(target)
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=names, yticklabels=names)
-    ax.set(xlabel="predicted", ylabel="actual")
-    ax.set_title(f"Confusion matrix (positive: {target})")
+    ticks = list(range(len(labels)))
+    names = [class_names(evaluation, target)[label] for label in labels]
+    ax.set(xticks=ticks, yticks=ticks, xticklabels=names, yticklabels=names)
+    binary = key == metrics_key("binary")
+    title = f"Confusion matrix (positive: {target})" if binary else "Confusion matrix"
+    ax.set(xlabel="predicted", ylabel="actual", title=title)
     _save_figure(fig, output_dir / "confusion_matrix.png")
-    curve = metrics["receiver_operating_characteristic_curve"]
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label="model")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-    auc = metrics["auc"]["value"]
-    ax.set(
-        xlabel=f"false positive rate ({names[0]} called {target})",
-        ylabel=f"true positive rate ({target} found)",
-    )
-    ax.set_title(f"ROC curve, {target} vs not (AUC {auc:.3f})")
-    ax.legend(loc="lower right")
-    _save_figure(fig, output_dir / "roc_curve.png")
+    plots = ["confusion_matrix.png"]
+    if binary:
+        curve = metrics["receiver_operating_characteristic_curve"]
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label="model")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+        ax.set(
+            xlabel=f"false positive rate ({names[0]} called {target})",
+            ylabel=f"true positive rate ({target} found)",
+        )
+        ax.set_title(f"ROC curve, {target} vs not (AUC {metrics['auc']['value']:.3f})")
+        ax.legend(loc="lower right")
+        _save_figure(fig, output_dir / "roc_curve.png")
+        plots.append("roc_curve.png")
     plt.close("all")
-    return ["confusion_matrix.png", "roc_curve.png"]
+    return plots
 
 
 def _save_figure(fig: Any, path: Path) -> None:
@@ -173,51 +357,59 @@ def write_text(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def evaluate(model: Any, test: pd.DataFrame, target: str) -> dict:
-    """Predict the test set and compute the metrics."""
-    if target not in test.columns:
-        raise ValueError(f"no target column {target!r} in the test data")
-    features = test.drop(columns=[target])
-    return compute_metrics(
-        test[target].to_numpy(), model.predict(features), model.predict_proba(features)[:, 1]
-    )
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The step's options; the pipeline and run-local pass the values from config.py."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model-dir", type=Path, default=PROCESSING / "model")
+    p.add_argument("--train-dir", type=Path, default=PROCESSING / "train")
     p.add_argument("--test-dir", type=Path, default=PROCESSING / "test")
     p.add_argument("--output-dir", type=Path, default=PROCESSING / "evaluation")
-    p.add_argument("--target", default="malignant", help="name of the 0/1 target column")
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default={{ cookiecutter.accuracy_threshold | float }},
-        help="accuracy the verdict needs",
-    )
+    p.add_argument("--target", required=True, help="name of the target column")
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--gate-metric", required=True, choices=GATE_METRICS)
+    p.add_argument("--threshold", type=float, required=True, help="score the verdict needs")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Score the model and write evaluation.json, report.md and the plots."""
     args = parse_args(argv)
-    test_csv = args.test_dir / "test.csv"
+    field = GATE_FIELDS[args.task][args.gate_metric]
     try:
         model = load_model(args.model_dir / "model.tar.gz")
-        test = pd.read_csv(test_csv)
-        evaluation = evaluate(model, test, args.target)
+        test = pd.read_parquet(args.test_dir / TEST_FILE)
+        train = pd.read_parquet(args.train_dir / TRAIN_FILE)
+        evaluation = compute_metrics(
+            args.task, *predict(model, test, args.target), list(model.classes_)
+        )
+        y_true, y_pred, scores = predict(model, train, args.target)
     except (OSError, ValueError, tarfile.TarError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    classes = list(model.classes_)
+    training, _, _ = label_metrics(args.task, y_true, y_pred, classes)
+    training["auc"] = _auc(y_true, scores, classes)
+    balance = pd.DataFrame(
+        {
+            "train": train[args.target].value_counts().reindex(classes, fill_value=0),
+            "test": test[args.target].value_counts().reindex(classes, fill_value=0),
+        }
+    )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     plots = save_plots(evaluation, args.output_dir, args.target)
-    report = render_report(evaluation, args.threshold, len(test), plots, args.target)
-    write_text(args.output_dir / "report.md", report)
+    gate = (args.gate_metric, field, args.threshold)
+    write_text(
+        args.output_dir / "report.md", render_report(evaluation, training, balance, gate, plots, args.target)
+    )
     # evaluation.json last: its presence means the whole evaluation finished.
     write_text(args.output_dir / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
-    accuracy = evaluation["binary_classification_metrics"]["accuracy"]["value"]
-    print(f"evaluate: accuracy {accuracy:.4f} on {len(test)} rows -> {args.output_dir}")
+    metrics = evaluation[metrics_key(args.task)]
+    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
+    print(
+        f"evaluate: {args.gate_metric} {score:.4f} on {len(test)} test rows "
+        f"(training rows {training[field]:.4f}, best constant classifier {baseline:.4f}) "
+        f"-> {args.output_dir}"
+    )
     if not plots:
         print("evaluate: plots skipped (matplotlib is not installed)")
     return 0

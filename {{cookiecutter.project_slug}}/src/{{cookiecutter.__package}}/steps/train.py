@@ -1,8 +1,12 @@
-"""Train step: fit a scaler + logistic regression pipeline and save it as the model artifact.
+"""Train step: fit the preprocessing and a logistic regression as one pipeline, and save it.
 
-Runs as a SageMaker training job: reads train.csv from SM_CHANNEL_TRAIN, takes the
+Runs as a SageMaker training job: reads train.parquet from SM_CHANNEL_TRAIN, takes the
 hyperparameters as options, writes model.joblib to SM_MODEL_DIR, and copies inference.py into
 SM_MODEL_DIR/code so that model.tar.gz carries its own serving code.
+
+Everything learnt from the data is fitted here, on the training rows only, and saved in the one
+model: the numeric columns' means (for empty cells) and scales, the categorical columns'
+categories, and the column lists themselves, which serving reads back from the model.
 """
 
 from __future__ import annotations
@@ -14,34 +18,92 @@ import sys
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 MODEL_FILE = "model.joblib"
+TRAIN_FILE = "train.parquet"
 # The serving container runs SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY, which the
 # pipeline points at /opt/ml/model/code: the file must travel inside the model artifact.
 INFERENCE_SCRIPT = Path(__file__).with_name("inference.py")
 USAGE_ERROR = 2
+# What an empty categorical cell becomes before one-hot encoding: a category of its own.
+MISSING_CATEGORY = "(missing)"
 
 
-def build_model(c: float, max_iter: int, seed: int) -> Pipeline:
-    """The untrained model: features standardised, then a seeded logistic regression."""
+def feature_columns(data: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature columns: numbers are numeric, anything else categorical."""
+    features = [name for name in data.columns if name != target]
+    numeric = [name for name in features if pd.api.types.is_numeric_dtype(data[name])]
+    return numeric, [name for name in features if name not in numeric]
+
+
+def build_model(
+    numeric: list[str], categorical: list[str], c: float, max_iter: int, seed: int
+) -> Pipeline:
+    """The untrained model: per-column preparation, then a seeded logistic regression."""
+    prepare = ColumnTransformer(
+        [
+            (
+                "numeric",
+                # The mean, not the median: scikit-learn's median sorts every column (0.9 s of
+                # CPU on 160,000 rows), and the scaler centres on the mean anyway.
+                Pipeline([("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler())]),
+                numeric,
+            ),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        (
+                            "impute",
+                            SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
+                        ),
+                        # A category never seen in training encodes as all zeros, not an error.
+                        ("encode", OneHotEncoder(handle_unknown="ignore")),
+                    ]
+                ),
+                categorical,
+            ),
+        ]
+    )
     return Pipeline(
         [
-            ("scale", StandardScaler()),
+            ("prepare", prepare),
             ("classify", LogisticRegression(C=c, max_iter=max_iter, random_state=seed)),
         ]
     )
+
+
+def as_categories(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    """Categorical columns as Python objects, every empty cell as NaN.
+
+    pandas and pyarrow versions disagree on what an empty text cell is (None, NaN, pd.NA); the
+    imputer fills NaN only, so training and serving present every empty cell as NaN.
+    """
+    if not categorical:
+        return frame
+    frame = frame.copy()
+    for name in categorical:
+        column = frame[name].astype(object)
+        frame[name] = column.where(column.notna(), np.nan)
+    return frame
 
 
 def train(data: pd.DataFrame, target: str, c: float, max_iter: int, seed: int) -> Pipeline:
     """Fit the model on every column but the target."""
     if target not in data.columns:
         raise ValueError(f"no target column {target!r} in the training data")
-    model = build_model(c, max_iter, seed)
-    model.fit(data.drop(columns=[target]), data[target])
+    numeric, categorical = feature_columns(data, target)
+    if not numeric and not categorical:
+        raise ValueError(f"no feature column besides the target {target!r}")
+    model = build_model(numeric, categorical, c, max_iter, seed)
+    model.fit(as_categories(data.drop(columns=[target]), categorical), data[target])
     return model
 
 
@@ -70,7 +132,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     )
-    p.add_argument("--target", default="malignant", help="name of the 0/1 target column")
+    p.add_argument("--target", required=True, help="name of the target column")
     p.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     p.add_argument("--max-iter", type=int, default=1000, help="solver iteration limit")
     p.add_argument("--seed", type=int, default=42)
@@ -78,18 +140,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train on train.csv and save the model; exit 2 with one line on bad input."""
+    """Train on train.parquet and save the model; exit 2 with one line on bad input."""
     args = parse_args(argv)
-    source = args.train_dir / "train.csv"
+    source = args.train_dir / TRAIN_FILE
     try:
         if args.c <= 0:
             raise ValueError(f"--c must be positive, got {args.c}")
-        model = train(pd.read_csv(source), args.target, args.c, args.max_iter, args.seed)
+        model = train(pd.read_parquet(source), args.target, args.c, args.max_iter, args.seed)
     except (OSError, ValueError) as error:
         print(f"error: {source}: {error}", file=sys.stderr)
         return USAGE_ERROR
     path = save(model, args.model_dir)
-    print(f"train: {model.n_features_in_} features, C={args.c} -> {path}")
+    prepare = model.named_steps["prepare"]
+    counts = {
+        name: len(columns) for name, _, columns in prepare.transformers_ if name != "remainder"
+    }
+    print(
+        f"train: {counts.get('numeric', 0)} numeric and {counts.get('categorical', 0)} "
+        f"categorical columns, {len(model.classes_)} classes, C={args.c} -> {path}"
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.__package }} import aws, config
+from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.training import sdk
 from {{ cookiecutter.__package }}.training.interface import (
     EVALUATE,
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
-DESCRIPTION = f"{config.PROJECT}: preprocess, train, evaluate, gate on accuracy, register"
+DESCRIPTION = (
+    f"{config.PROJECT}: preprocess, train, evaluate, gate on {config.GATE_METRIC}, register"
+)
 
 # Job names (and the S3 keys the SDK derives from them) carry the build time; the code's S3 keys
 # carry a content hash, which only changes with the code.
@@ -67,7 +70,10 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         ProcessingS3Output,
     )
     from sagemaker.core.training.configs import Compute, InputData, SourceCode
-    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.conditions import (
+        ConditionGreaterThan,
+        ConditionGreaterThanOrEqualTo,
+    )
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import (
@@ -174,21 +180,23 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
             code=str(STEPS_DIR / "evaluate.py"),
             inputs=[
                 s3_input("model", model_data, "/opt/ml/processing/model"),
+                # The training rows too: the report puts the training score beside the test's.
+                s3_input("train", splits["train"].S3Output.S3Uri, "/opt/ml/processing/train"),
                 s3_input("test", splits["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
             ],
             outputs=[s3_output(EVALUATE, "evaluation")],
             arguments=[
-                "--target",
-                config.TARGET_COLUMN,
+                *config.command_line(config.EVALUATE_OPTIONS),
                 # Container arguments are strings; Join turns the float parameter into one.
                 "--threshold",
-                Join(on="", values=[p["MinAccuracy"]]),
+                Join(on="", values=[p["GateThreshold"]]),
             ],
         ),
         property_files=[report],
     )
-    accuracy = JsonGet(
-        step_name=EVALUATE, property_file=report, json_path=config.ACCURACY_JSON_PATH
+    score = JsonGet(step_name=EVALUATE, property_file=report, json_path=config.GATE_JSON_PATH)
+    baseline = JsonGet(
+        step_name=EVALUATE, property_file=report, json_path=config.BASELINE_JSON_PATH
     )
     evaluation_json = Join(
         on="/",
@@ -219,11 +227,11 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 )
             ),
             # The commit twice: CommitId is SageMaker's lineage field; the customer metadata is
-            # what the registry commands print next to the accuracy (both must be strings).
+            # what the registry commands print next to the gate score (both must be strings).
             metadata_properties=MetadataProperties(commit_id=p["CommitSha"]),
             customer_metadata_properties={
                 "commit": p["CommitSha"],
-                "accuracy": Join(on="", values=[accuracy]),
+                config.GATE_METRIC: Join(on="", values=[score]),
             },
             description=f"trained by pipeline {config.SAGEMAKER_PIPELINE}",
         ),
@@ -232,12 +240,25 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         name=FAIL,
         error_message=Join(
             on=" ",
-            values=["accuracy", accuracy, "is below MinAccuracy", p["MinAccuracy"]],
+            values=[
+                config.GATE_METRIC,
+                score,
+                "must be at least GateThreshold",
+                p["GateThreshold"],
+                "and above the best constant classifier's",
+                baseline,
+            ],
         ),
     )
+    # Both must hold ("if all the conditions in the condition list evaluate to True": the SDK's
+    # ConditionStep): the threshold, and better than always predicting the same class, so a
+    # model that learnt nothing never passes.
     gate = ConditionStep(
         name=GATE,
-        conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=p["MinAccuracy"])],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=score, right=p["GateThreshold"]),
+            ConditionGreaterThan(left=score, right=baseline),
+        ],
         if_steps=[register],
         else_steps=[fail],
     )
@@ -264,7 +285,7 @@ def definition() -> dict[str, Any]:
 
 
 def upsert_pipeline() -> str:
-    """Upload the step code and the input data, then create or update the pipeline."""
+    """Upload the step code and the data set, then create or update the pipeline."""
     _seed_input_data()
     # Built once with the real session: this uploads the step code to the artifact bucket.
     text = build_pipeline(sdk.make_session(upload=True)).definition()
@@ -298,17 +319,24 @@ def _pipeline_exists(sm: Any) -> bool:
 
 
 def _seed_input_data() -> None:
-    """Upload the bundled sample data as the default input, once, so a first run has data."""
-    if not config.SAMPLE_DATA.is_file():
-        return
+    """Upload config.DATA_FILE under its content-hash key, unless that exact file is there."""
+    if config.DATA_URI:
+        return  # the data set lives in S3 already
+    if not config.DATA_FILE.is_file():
+        raise CliError(
+            f"{config.DATA_FILE}: the data set's file (config.DATA_FILE) is missing; "
+            "restore it or set config.DATA_URI",
+            ExitCode.USAGE,
+        )
+    key = config.input_data_key()
     s3 = aws.client("s3")
     try:
         # A one-byte GET, not HEAD: S3 answers a failed HEAD with a bare status and no error
         # code, so an expired token or a missing bucket would read as a plain 400 or 404.
-        s3.get_object(Bucket=config.ARTIFACT_BUCKET, Key=config.INPUT_DATA_KEY, Range="bytes=0-0")
-        return
+        s3.get_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Range="bytes=0-0")
+        return  # same content, same key: already uploaded
     except aws.ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
             raise
-    s3.upload_file(str(config.SAMPLE_DATA), config.ARTIFACT_BUCKET, config.INPUT_DATA_KEY)
-    print(f"upsert: seeded {PARAMETERS['InputDataUri']} with {config.SAMPLE_DATA.name}")
+    s3.upload_file(str(config.DATA_FILE), config.ARTIFACT_BUCKET, key)
+    print(f"upsert: uploaded {config.DATA_FILE.name} to s3://{config.ARTIFACT_BUCKET}/{key}")

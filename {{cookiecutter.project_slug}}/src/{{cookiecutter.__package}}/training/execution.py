@@ -26,16 +26,19 @@ _DONE = {"Succeeded", "Failed", "Stopped"}
 def start(
     commit: str | None,
     *,
+    input_data: str | None = None,
     wait_seconds: float | None = None,
     outputs_file: str | None = None,
     sm: Any | None = None,
     poll_seconds: float = POLL_FIRST_SECONDS,
 ) -> int:
     """Start an execution recording the commit; with wait_seconds, follow it to its verdict."""
+    input_data = checked_input_data(input_data)
     sm = sm or aws.client("sagemaker")
     commit = commit or NO_COMMIT
-    arn = start_execution(sm, commit)
-    print(f"start: {arn} (commit {commit})")
+    arn = start_execution(sm, commit, input_data)
+    trained_on = f", data {input_data}" if input_data else ""
+    print(f"start: {arn} (commit {commit}{trained_on})")
     outputs = {"PIPELINE_EXECUTION_ARN": arn}
     write_outputs(outputs_file, outputs)
     if wait_seconds is None:
@@ -52,13 +55,29 @@ def start(
     return outcome(status, steps, reason)
 
 
-def start_execution(sm: Any, commit: str) -> str:
-    """Start one execution with the commit as a parameter and in its display name."""
+def checked_input_data(uri: str | None) -> str | None:
+    """An input data URI to override the pipeline's default with, or None to keep it."""
+    if uri is None or uri == config.DEFAULT_INPUT_DATA:
+        return None
+    if not uri.startswith("s3://") or len(uri) <= len("s3://"):
+        raise CliError(
+            f"--input-data {uri!r} must be an s3:// URI (a CSV file or a prefix of CSV files), "
+            f"or {config.DEFAULT_INPUT_DATA!r} for the data set config.py names",
+            ExitCode.USAGE,
+        )
+    return uri
+
+
+def start_execution(sm: Any, commit: str, input_data: str | None = None) -> str:
+    """Start one execution with the commit (and any input data) as parameters."""
+    parameters = [{"Name": "CommitSha", "Value": commit}]
+    if input_data:
+        parameters.append({"Name": "InputDataUri", "Value": input_data})
     response = sm.start_pipeline_execution(
         PipelineName=config.SAGEMAKER_PIPELINE,
         PipelineExecutionDisplayName=f"commit-{commit[:12]}",
         PipelineExecutionDescription=f"commit {commit}",
-        PipelineParameters=[{"Name": "CommitSha", "Value": commit}],
+        PipelineParameters=parameters,
         # Retries of this call (botocore's) start one execution, not several.
         ClientRequestToken=str(uuid.uuid4()),
     )

@@ -11,9 +11,9 @@ PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
     "Preprocess",
     "Train",
     "Evaluate",
-    "AccuracyGate",
+    "QualityGate",
     "Register",
-    "AccuracyBelowThreshold",
+    "BelowQualityGate",
 )
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
 NO_COMMIT = "unknown"
@@ -21,12 +21,13 @@ NO_COMMIT = "unknown"
 # Pipeline parameters and their defaults: what a run can override (`pipeline start` and the
 # console), without a new definition.
 PARAMETERS: dict[str, str | int | float] = {
-    "InputDataUri": f"s3://{config.ARTIFACT_BUCKET}/{config.INPUT_DATA_KEY}",
+    # The data set's table: config.DATA_URI, else DATA_FILE as `pipeline upsert` uploads it.
+    "InputDataUri": config.input_data_uri(),
     "ProcessingInstanceType": config.TRAINING_INSTANCE_TYPE,
     "ProcessingInstanceCount": 1,
     "TrainingInstanceType": config.TRAINING_INSTANCE_TYPE,
     "TrainingInstanceCount": 1,
-    "MinAccuracy": config.ACCURACY_THRESHOLD,
+    "GateThreshold": config.GATE_THRESHOLD,
     "ModelApprovalStatus": config.REGISTRATION_STATUS,
     "CommitSha": NO_COMMIT,
 }

@@ -18,15 +18,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
 DEFAULT_WORKDIR = Path("build/local")
-SCALAR_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
-# The step scripts exit 2 on bad input, with one "error: ..." line on stderr.
+# The step scripts exit 2 on bad input, with one "error: ..." line on stderr; they name doubtful
+# data in "warning: ..." lines and go on.
 STEP_USAGE_ERROR = 2
+WARNING = "warning: "
+BEST_CONSTANT = "_best_constant_classifier"
+TRAIN_FILE = "train.parquet"
 
 
 @dataclass(frozen=True)
@@ -70,24 +74,56 @@ class Layout:
 
 @dataclass(frozen=True)
 class LocalResult:
-    """What a local run produced, and the verdict against the threshold."""
+    """What a local run produced, and the verdict of the gate."""
 
     workdir: Path
     model_tar: Path
     evaluation: Path
     report: Path
     plots: list[Path]
-    metrics: dict[str, float]
-    accuracy: float
+    # The test set's metrics, each with the best constant classifier's score beside it.
+    metrics: dict[str, tuple[float, float]]
+    metric: str
+    score: float
+    baseline: float
     threshold: float
     passed: bool
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def step_options(
+    target: str | None = None,
+    drop: tuple[str, ...] | None = None,
+    positive_class: str | None = None,
+) -> dict[str, dict[str, object]]:
+    """Each step's options: config.py's data set, with run-local's overrides for this run."""
+    options = {
+        "preprocess": dict(config.PREPROCESS_OPTIONS),
+        "train": dict(config.TRAIN_OPTIONS),
+        "evaluate": dict(config.EVALUATE_OPTIONS),
+    }
+    if target:
+        for step in options.values():
+            step["target"] = target
+    if drop is not None:
+        options["preprocess"].pop("drop", None)
+        if drop:
+            options["preprocess"]["drop"] = ",".join(drop)
+    if positive_class is not None:
+        options["preprocess"].pop("positive-class", None)
+        if positive_class:
+            options["preprocess"]["positive-class"] = positive_class
+    return options
+
+
 def run_local(
-    data: Path, workdir: Path, threshold: float, log: Callable[[str], None] = print
+    data: Path,
+    workdir: Path,
+    threshold: float,
+    log: Callable[[str], None] = print,
+    options: dict[str, dict[str, object]] | None = None,
 ) -> LocalResult:
-    """Run preprocess -> train -> evaluate on `data` under `workdir` and judge the accuracy."""
+    """Run preprocess -> train -> evaluate on `data` under `workdir` and judge the model."""
     check_threshold(threshold)
     if not data.is_file():
         raise CliError(f"{data}: input CSV not found", ExitCode.USAGE)
@@ -95,7 +131,7 @@ def run_local(
     # A previous run's model must never pass for this run's: start from an empty tree.
     shutil.rmtree(layout.root / "opt", ignore_errors=True)
     try:
-        return _run(data, layout, threshold, log)
+        return _run(data, layout, threshold, log, options or step_options())
     except BaseException:
         # Nothing half-made may be left looking like a result.
         shutil.rmtree(layout.root / "opt", ignore_errors=True)
@@ -108,7 +144,13 @@ def check_threshold(threshold: float) -> None:
         raise CliError(f"threshold {threshold} is outside (0, 1]", ExitCode.USAGE)
 
 
-def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None]) -> LocalResult:
+def _run(
+    data: Path,
+    layout: Layout,
+    threshold: float,
+    log: Callable[[str], None],
+    options: dict[str, dict[str, object]],
+) -> LocalResult:
     layout.input_dir.mkdir(parents=True)
     shutil.copyfile(data, layout.input_dir / data.name)
     seconds: dict[str, float] = {}
@@ -119,7 +161,7 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
             *("--input-dir", str(layout.input_dir)),
             *("--train-dir", str(layout.train_dir)),
             *("--test-dir", str(layout.test_dir)),
-            *config.command_line(config.PREPROCESS_OPTIONS),
+            *config.command_line(options["preprocess"]),
         ],
         env={},
         # The step names its scratch copy of the data; the user knows the original.
@@ -129,10 +171,10 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
 
     # SageMaker downloads the train output into the training channel; a copy does the same.
     layout.train_channel.mkdir(parents=True)
-    shutil.copyfile(layout.train_dir / "train.csv", layout.train_channel / "train.csv")
+    shutil.copyfile(layout.train_dir / TRAIN_FILE, layout.train_channel / TRAIN_FILE)
     seconds["train"] = _step(
         "train",
-        config.command_line(config.TRAIN_OPTIONS),
+        config.command_line(options["train"]),
         env={"SM_CHANNEL_TRAIN": str(layout.train_channel), "SM_MODEL_DIR": str(layout.model_dir)},
         log=log,
     )
@@ -142,9 +184,10 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
         "evaluate",
         [
             *("--model-dir", str(layout.model_tar.parent)),
+            *("--train-dir", str(layout.train_dir)),
             *("--test-dir", str(layout.test_dir)),
             *("--output-dir", str(layout.evaluation_dir)),
-            *("--target", config.TARGET_COLUMN),
+            *config.command_line(options["evaluate"]),
             *("--threshold", str(threshold)),
         ],
         env={},
@@ -152,18 +195,20 @@ def _run(data: Path, layout: Layout, threshold: float, log: Callable[[str], None
     )
 
     evaluation = layout.evaluation_dir / "evaluation.json"
-    metrics = scalar_metrics(json.loads(evaluation.read_text(encoding="utf-8")))
-    accuracy = metrics["accuracy"]
+    document = json.loads(evaluation.read_text(encoding="utf-8"))
+    score, baseline = gate_scores(document)
     return LocalResult(
         workdir=layout.root,
         model_tar=layout.model_tar,
         evaluation=evaluation,
         report=layout.evaluation_dir / "report.md",
         plots=sorted(layout.evaluation_dir.glob("*.png")),
-        metrics=metrics,
-        accuracy=accuracy,
+        metrics=scalar_metrics(document),
+        metric=config.GATE_METRIC,
+        score=score,
+        baseline=baseline,
         threshold=threshold,
-        passed=accuracy >= threshold,
+        passed=passes(score, baseline, threshold),
         seconds=seconds,
     )
 
@@ -200,6 +245,9 @@ def _step(
     log(f"{name:<10} {elapsed:5.1f} s  {detail}")
     for extra in summary[1:]:
         log(f"{'':<10}         {extra.split(': ', 1)[-1]}")
+    for line in result.stderr.splitlines():
+        if line.startswith(WARNING):
+            log(f"{'':<10}         {line}")
     return elapsed
 
 
@@ -219,29 +267,66 @@ def pack_model(model_dir: Path, model_tar: Path) -> None:
     os.replace(partial, model_tar)
 
 
-def scalar_metrics(evaluation: dict) -> dict[str, float]:
-    """The single-number metrics of an evaluation.json, by name."""
-    metrics = evaluation["binary_classification_metrics"]
-    return {name: float(metrics[name]["value"]) for name in SCALAR_METRICS}
+def scalar_metrics(evaluation: dict) -> dict[str, tuple[float, float]]:
+    """(test score, best constant classifier's score) of every metric that has both, by name."""
+    metrics = evaluation[config.METRICS_KEY]
+    return {
+        name: (float(entry["value"]), float(metrics[name + BEST_CONSTANT]["value"]))
+        for name, entry in metrics.items()
+        if name + BEST_CONSTANT in metrics
+    }
+
+
+def gate_scores(evaluation: dict) -> tuple[float, float]:
+    """(gate metric, best constant classifier's score on it) of an evaluation.json."""
+    found = []
+    for path in (config.GATE_JSON_PATH, config.BASELINE_JSON_PATH):
+        value: Any = evaluation
+        for key in path.split("."):
+            value = value[key]
+        found.append(float(value))
+    return found[0], found[1]
+
+
+def passes(score: float, baseline: float, threshold: float) -> bool:
+    """The gate, as the pipeline's condition step: the threshold, and better than a constant."""
+    return score >= threshold and score > baseline
+
+
+def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
+    """One line saying whether the model passes the gate, naming both bars (as report.md does)."""
+    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
+    constant = f"the best constant classifier ({baseline:.4f})"
+    if passes(score, baseline, threshold):
+        return f"{scored} clears {bar} and beats {constant}"
+    if score > baseline:
+        return f"{scored} is below {bar}, though it beats {constant}"
+    if score >= threshold:
+        return f"{scored} clears {bar} but does not beat {constant}"
+    return f"{scored} is below {bar} and does not beat {constant}"
 
 
 def format_summary(result: LocalResult) -> str:
     """The metrics table, where the artifacts are, and the verdict."""
-    rows = [f"  {name:<10} {value:.4f}" for name, value in result.metrics.items()]
+    width = max(len(name) for name in result.metrics)
+    rows = [
+        f"  {name:<{width}}  {value:.4f}  {best:.4f}"
+        + ("  <- gate" if name == config.GATE_FIELDS[config.TASK][result.metric] else "")
+        for name, (value, best) in result.metrics.items()
+    ]
     artifacts = [result.model_tar, result.evaluation, result.report, *result.plots]
-    relation = ">=" if result.passed else "<"
     verdict = "PASS" if result.passed else "FAIL"
     return "\n".join(
         [
             "",
-            "metrics:",
+            f"  {'metric':<{width}}  test    best constant classifier",
             *rows,
             "",
             "artifacts:",
             *(f"  {_shown(path)}" for path in artifacts),
             "",
-            f"verdict: {verdict}: accuracy {result.accuracy:.4f} {relation} "
-            f"threshold {result.threshold:.4f}",
+            f"verdict: {verdict}: "
+            + gate_line(result.metric, result.score, result.baseline, result.threshold),
         ]
     )
 

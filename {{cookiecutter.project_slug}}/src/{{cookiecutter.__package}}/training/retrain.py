@@ -20,6 +20,7 @@ from typing import Any
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.github import write_job_summary
+from {{ cookiecutter.__package }}.training.execution import checked_input_data
 
 # What `--wait` does with each CodePipeline execution status; anything else keeps waiting.
 SUCCEEDED = "Succeeded"
@@ -39,6 +40,7 @@ class Retrain:
     status: str = "InProgress"
     detail: str = ""
     model_packages: list[dict[str, Any]] | None = field(default=None)
+    input_data: str | None = None
 
 
 def resolve_commit(commit: str, repo: Path = Path()) -> str:
@@ -81,8 +83,12 @@ def upload(s3: Any, body: bytes, commit: str) -> str:
     return version_id
 
 
-def start_request(version_id: str, commit: str) -> dict[str, Any]:
+def start_request(version_id: str, commit: str, input_data: str | None = None) -> dict[str, Any]:
     """The StartPipelineExecution request for one uploaded object version."""
+    variables = [{"name": config.COMMIT_SHA_VARIABLE, "value": commit}]
+    if input_data:
+        # Only when asked: the buildspec's `pipeline start` otherwise keeps the data set's input.
+        variables.append({"name": config.INPUT_DATA_VARIABLE, "value": input_data})
     return {
         "name": config.CODEPIPELINE_RETRAIN,
         "sourceRevisions": [
@@ -93,7 +99,7 @@ def start_request(version_id: str, commit: str) -> dict[str, Any]:
             }
         ],
         # (botocore fills clientRequestToken, so its own retries cannot start a second run.)
-        "variables": [{"name": config.COMMIT_SHA_VARIABLE, "value": commit}],
+        "variables": variables,
     }
 
 
@@ -155,6 +161,7 @@ def summary_markdown(run: Retrain) -> str:
         f"| Commit | `{run.commit}` |",
         f"| Source | `s3://{config.SOURCE_BUCKET}/{config.SOURCE_OBJECT_KEY}` "
         f"version `{run.version_id}` |",
+        f"| Data | {f'`{run.input_data}`' if run.input_data else 'the data set config.py names'} |",
         f"| Execution | [{run.execution_id}]({execution_url(run.execution_id)}) |",
         f"| Status | {run.status} |",
     ]
@@ -169,7 +176,7 @@ def summary_markdown(run: Retrain) -> str:
             f"in `{config.MODEL_PACKAGE_GROUP}`"
         )
     else:
-        registered = "none (see the execution: the model may have missed the threshold)"
+        registered = "none (see the execution: the model may not have passed the gate)"
     lines.append(f"| Model package registered | {registered} |")
     return "\n".join(lines) + "\n"
 
@@ -183,8 +190,15 @@ def outcome(status: str) -> ExitCode:
     return ExitCode.FAILED
 
 
-def retrain(commit: str, *, wait_seconds: float | None = None, repo: Path = Path()) -> int:
+def retrain(
+    commit: str,
+    *,
+    input_data: str | None = None,
+    wait_seconds: float | None = None,
+    repo: Path = Path(),
+) -> int:
     """Package one commit, upload it and start the retrain CodePipeline on it; optionally wait."""
+    input_data = checked_input_data(input_data)
     commit = resolve_commit(commit, repo)
     body = archive(commit, repo)
     print(f"packaged {commit} ({len(body)} bytes)", flush=True)
@@ -197,10 +211,9 @@ def retrain(commit: str, *, wait_seconds: float | None = None, repo: Path = Path
 
     codepipeline = aws.client("codepipeline")
     started = datetime.now(UTC)
-    execution_id = codepipeline.start_pipeline_execution(**start_request(version_id, commit))[
-        "pipelineExecutionId"
-    ]
-    run = Retrain(commit, version_id, execution_id)
+    request = start_request(version_id, commit, input_data)
+    execution_id = codepipeline.start_pipeline_execution(**request)["pipelineExecutionId"]
+    run = Retrain(commit, version_id, execution_id, input_data=input_data)
     print(f"started {config.CODEPIPELINE_RETRAIN} execution {execution_id}", flush=True)
     print(execution_url(execution_id), flush=True)
 

@@ -1,0 +1,182 @@
+"""Bring your own data: four generated tables swapped into bakes, as a new user would.
+
+For each table, the README's "Bring your own data" steps and nothing more: the table goes into
+`data/` (the sample comes out), the data-set lines of `config.py` name it, and then the baked
+repository's own `make test` and `make local` run unchanged (the shared environment stands in for
+`make install`). Each table trains and passes the gate, except the noise, which the gate refuses
+with a message naming the best constant classifier.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import COMBINATIONS, BakedProject, bake
+
+Rows = list[list[object]]
+
+
+def clean(rng: random.Random) -> tuple[list[str], Rows]:
+    """Six numeric columns; `churned` (0/1) follows a linear rule plus noise."""
+    header = ["tenure", "monthly_charges", "support_calls", "usage_hours", "age", "discount"]
+    rows = []
+    for _ in range(400):
+        x = [rng.gauss(0, 1) for _ in header]
+        churned = int(1.5 * x[0] - 1.2 * x[2] + 0.8 * x[3] + rng.gauss(0, 0.7) > 0)
+        rows.append([round(v, 4) for v in x] + [churned])
+    return [*header, "churned"], rows
+
+
+def messy(rng: random.Random) -> tuple[list[str], Rows]:
+    """Gaps, two text categories, an ID column and a yes/no target."""
+    header = ["customer_id", "tenure", "plan", "region", "monthly_charges", "subscribed"]
+    rows = []
+    for i in range(400):
+        tenure = rng.randint(1, 72)
+        plan = rng.choice(["basic", "plus", "premium"])
+        region = rng.choice(["north", "south", "east", "west"])
+        charges = round(rng.gauss(60, 20), 2)
+        lean = 0.06 * tenure - 2.2 + {"basic": -1.0, "plus": 0.5, "premium": 1.5}[plan]
+        subscribed = "yes" if lean + rng.gauss(0, 0.6) > 0 else "no"
+        rows.append(
+            [
+                f"C{100000 + i}",
+                "" if rng.random() < 0.1 else tenure,
+                "" if rng.random() < 0.05 else plan,
+                region,
+                "" if rng.random() < 0.1 else charges,
+                subscribed,
+            ]
+        )
+    return header, rows
+
+
+def multiclass(rng: random.Random) -> tuple[list[str], Rows]:
+    """Three classes named by text, around three centres in four numeric columns."""
+    centres = {"setosa": (0, 0), "versicolor": (3, 1), "virginica": (1, 3)}
+    rows = []
+    for _ in range(300):
+        species = rng.choice(list(centres))
+        cx, cy = centres[species]
+        rows.append(
+            [round(cx + rng.gauss(0, 0.6), 3), round(cy + rng.gauss(0, 0.6), 3)]
+            + [round(rng.gauss(0, 1), 3) for _ in range(2)]
+            + [species]
+        )
+    return ["petal_length", "petal_width", "sepal_length", "sepal_width", "species"], rows
+
+
+def noise(rng: random.Random) -> tuple[list[str], Rows]:
+    """95/5 pure noise: nothing to learn, and always answering 0 is 95% accurate."""
+    rows = [
+        [round(rng.gauss(0, 1), 4) for _ in range(5)] + [int(rng.random() < 0.05)]
+        for _ in range(400)
+    ]
+    return [*(f"signal_{i}" for i in range(5)), "fraud"], rows
+
+
+# (table, file name, the data-set lines of config.py, whether the model passes the gate), each in
+# one of the named combinations: the combination's own gate (lint, tests) runs here, on that
+# table, rather than a second time on the sample in test_bake.py.
+DATASETS = {
+    "github-flow-canary-manual": (noise, "transactions.csv", {"TARGET_COLUMN": "fraud"}, False),
+    "gitflow-linear-automatic-accuracy": (clean, "churn.csv", {"TARGET_COLUMN": "churned"}, True),
+    "github-flow-all-at-once-automatic-1-instance-py312-roc-auc": (
+        messy,
+        "subscriptions.csv",
+        {"TARGET_COLUMN": "subscribed", "DROP_COLUMNS": ("customer_id",)},
+        True,
+    ),
+    "gitflow-rolling-manual-3-instances-multiclass-f1": (
+        multiclass,
+        "flowers.csv",
+        {"TARGET_COLUMN": "species"},
+        True,
+    ),
+}
+CASES = [
+    pytest.param(combination.values[0], *DATASETS[combination.id], id=combination.id)
+    for combination in COMBINATIONS
+]
+
+
+def source(value: object) -> str:
+    """A string or a tuple of strings as Python source, quoted as ruff format writes it."""
+    if isinstance(value, tuple):
+        items = [json.dumps(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    return json.dumps(value)
+
+
+def swap_in(
+    project: BakedProject,
+    table: Callable[[random.Random], tuple[list[str], Rows]],
+    name: str,
+    setting: dict[str, object],
+) -> None:
+    """The README's steps 1 and 2: the table into data/, config.py's data set pointed at it."""
+    header, rows = table(random.Random(7))  # noqa: S311 - seeded test data, not secrets
+    (project.path / "data" / "breast_cancer.csv").unlink()
+    lines = [",".join(header), *(",".join(str(v) for v in row) for row in rows)]
+    (project.path / "data" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = project.path / "src" / project.package / "config.py"
+    text = config.read_text(encoding="utf-8")
+    values = {"DATA_FILE": f'REPO_ROOT / "data" / "{name}"'}
+    values.update((key, source(value)) for key, value in setting.items())
+    for key, value in values.items():
+        line = re.compile(rf"^({key}(?:: [^=]+)? = ).*$", re.MULTILINE)
+        text, count = line.subn(lambda m, v=value: m.group(1) + v, text)
+        assert count == 1, f"config.py has no single {key} line"
+    config.write_text(text, encoding="utf-8")
+
+
+def test_every_combination_has_a_data_set() -> None:
+    assert sorted(DATASETS) == sorted(str(c.id) for c in COMBINATIONS)
+    assert {d[0] for d in DATASETS.values()} == {noise, clean, messy, multiclass}
+
+
+@pytest.mark.parametrize(("answers", "table", "name", "setting", "passes"), CASES)
+def test_own_data_trains_and_the_repos_own_gate_passes(
+    tmp_path: Path,
+    shared_venv: Path,
+    answers: dict[str, str],
+    table: Callable[[random.Random], tuple[list[str], Rows]],
+    name: str,
+    setting: dict[str, object],
+    passes: bool,
+) -> None:
+    project = bake(tmp_path, **answers)
+    project.venv = shared_venv
+    swap_in(project, table, name, setting)
+    # The repository's own targets, as they are; the shared environment is the installed one.
+    make = ("make", "-o", ".venv/.installed", "RUN=")
+    project.run(*make, "lint")
+    tested = project.run(*make, "test", timeout=900)
+    assert re.search(r"\d+ passed", tested.stdout), tested.stdout[-2000:]
+    assert " failed" not in tested.stdout.splitlines()[-1]
+    local = project.run(*make, "local", check=False, timeout=600)
+    output = local.stdout + local.stderr
+    assert "preprocess " in local.stdout, output[-3000:]
+    metric = project.answers["gate_metric"]
+    if passes:
+        assert local.returncode == 0, output[-3000:]
+        assert f"verdict: PASS: {metric} " in local.stdout
+    else:
+        # run-local exits 7 (the gate); make reports it and exits 2.
+        assert "Error 7" in local.stderr, output[-3000:]
+        assert f"verdict: FAIL: {metric} " in local.stdout
+        # Refused with the baseline named: the model is no better than always answering 0.
+        (error,) = [line for line in local.stderr.splitlines() if line.startswith("error: ")]
+        assert "best constant classifier (0.5000)" in error
+        assert "the pipeline would not register this model" in error
+    report = (project.path / "build/local/opt/ml/processing/evaluation/report.md").read_text(
+        encoding="utf-8"
+    )
+    assert "## Class balance" in report
+    assert "| metric | test | train | best constant classifier (test) |" in report
+    assert f"target {setting['TARGET_COLUMN']!r}: " in local.stdout
