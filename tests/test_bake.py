@@ -9,8 +9,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+import datasets
 import pytest
-from conftest import BakedProject, assert_authorized, bake, parse_everything, uv
+from conftest import COMBINATIONS, BakedProject, assert_authorized, bake, parse_everything, uv
 
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
@@ -80,9 +81,13 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/steps/inference.py",
         f"{src}/steps/preprocess.py",
         f"{src}/steps/train.py",
+        "tests/steps/tables.py",
+        "tests/steps/test_evaluate.py",
         "tests/steps/test_inference.py",
+        "tests/steps/test_preprocess.py",
         "tests/steps/test_serving_stack.py",
         "tests/steps/test_steps.py",
+        "tests/steps/test_train.py",
         # The requests and the status each must get: the serving and emulator tests share them.
         "tests/serving_cases.py",
         # Training: locally, the SageMaker pipeline, and retraining one commit.
@@ -129,6 +134,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
             for name in (
                 "__init__",
                 "archive",
+                "benchmark",
                 "containers",
                 "emulated_stack",
                 "emulator",
@@ -142,6 +148,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         ),
         "tests/model_packages.py",
         "tests/dev/test_archive.py",
+        "tests/dev/test_benchmark.py",
         "tests/dev/test_emulator.py",
         "tests/dev/test_executor.py",
         "tests/dev/test_pipeline_execution.py",
@@ -185,8 +192,8 @@ def test_config_module_holds_the_answers(baked: BakedProject) -> None:
     code = (
         f"from {baked.package} import config as c; import json; print(json.dumps(["
         "c.AWS_REGION, c.AWS_ACCOUNT_ID, c.DEPLOYMENT_STRATEGY, c.APPROVAL_MODE, "
-        "c.BRANCHING_MODEL, c.ACCURACY_THRESHOLD, c.ENDPOINT_INSTANCE_COUNT, "
-        "c.GITHUB_OWNER, c.GITHUB_REPO]))"
+        "c.BRANCHING_MODEL, c.GATE_THRESHOLD, c.ENDPOINT_INSTANCE_COUNT, "
+        "c.GITHUB_OWNER, c.GITHUB_REPO, c.TASK, c.GATE_METRIC]))"
     )
     values = json.loads(baked.run("python", "-c", code).stdout)
     a = baked.answers
@@ -196,34 +203,67 @@ def test_config_module_holds_the_answers(baked: BakedProject) -> None:
         a["deployment_strategy"],
         a["approval_mode"],
         a["branching_model"],
-        float(a["accuracy_threshold"]),
+        float(a["gate_threshold"]),
         int(a["endpoint_instance_count"]),
         a["github_owner"],
         a["github_repo"],
+        a["task"],
+        a["gate_metric"],
     ]
 
 
 @pytest.fixture(scope="module")
+def own_data(baked: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> BakedProject:
+    """The bake with its combination's generated table swapped in (tests/datasets.py)."""
+    return datasets.with_own_data(baked, tmp_path_factory.mktemp("own-data"))
+
+
+# The repository's own make targets, as they are; the shared environment is the installed one.
+MAKE = ("make", "-o", ".venv/.installed", "RUN=")
+
+
+@pytest.fixture(scope="module")
 def baked_suite(
-    baked: BakedProject, tmp_path_factory: pytest.TempPathFactory
+    own_data: BakedProject, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """The baked repo's own test suite, run once per bake, recording its AWS requests."""
+    """The baked repo's own `make test`, on its own data, once per bake, recording AWS requests."""
     record = tmp_path_factory.mktemp("aws-requests")
-    result = baked.run(
-        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False, record=record
-    )
+    result = own_data.run(*MAKE, "test", check=False, record=record, timeout=900)
     return result, record
 
 
-def test_baked_repo_gate_passes_as_baked(
-    baked: BakedProject, baked_suite: tuple[subprocess.CompletedProcess[str], Path]
+def test_baked_repo_gate_passes_on_its_own_data(
+    own_data: BakedProject, baked_suite: tuple[subprocess.CompletedProcess[str], Path]
 ) -> None:
-    """The baked repo's own lint, format check and tests, with no fix-up pass first."""
-    baked.run("ruff", "check", ".")
-    baked.run("ruff", "format", "--check", ".")
+    """The baked repo's own lint and tests, with no fix-up pass first, after a user swaps in
+    another table and changes nothing but the data-set lines of config.py."""
+    own_data.run(*MAKE, "lint")
     result, _ = baked_suite
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_make_local_trains_on_its_own_data_or_the_gate_refuses(own_data: BakedProject) -> None:
+    """Each table trains and passes the gate; the noise is refused, the baseline named."""
+    _, _, setting, passes = datasets.for_answers(own_data.answers)
+    local = own_data.run(*MAKE, "local", check=False, timeout=600)
+    output = local.stdout + local.stderr
+    assert f"target {setting['TARGET_COLUMN']!r}: " in local.stdout, output[-3000:]
+    metric = own_data.answers["gate_metric"]
+    if passes:
+        assert local.returncode == 0, output[-3000:]
+        assert f"verdict: PASS: {metric} " in local.stdout
+    else:
+        # run-local exits 7 (the gate), which make reports before exiting 2 itself.
+        assert "Error 7" in local.stderr, output[-3000:]
+        assert f"verdict: FAIL: {metric} " in local.stdout
+        # Refused with the baseline named: no better than always answering the majority.
+        (error,) = [line for line in local.stderr.splitlines() if line.startswith("error: ")]
+        assert "best constant classifier (0.5000)" in error
+        assert "the pipeline would not register this model" in error
+    report = own_data.read("build/local/opt/ml/processing/evaluation/report.md")
+    assert "## Class balance" in report
+    assert "| metric | test | train | best constant classifier (test) |" in report
 
 
 def test_shipped_lock_is_current(baked: BakedProject) -> None:
@@ -242,12 +282,18 @@ def test_shipped_lock_is_current(baked: BakedProject) -> None:
 
 def test_stack_authorizes_every_request_of_the_baked_suite(
     request: pytest.FixtureRequest,
-    baked: BakedProject,
+    own_data: BakedProject,
     baked_suite: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     """Each AWS request a command makes in the baked suite, by the roles that run it in AWS."""
     _, record = baked_suite
-    assert_authorized(baked.path, record, f"baked suite [{request.node.callspec.id}]")
+    assert_authorized(own_data.path, record, f"baked suite [{request.node.callspec.id}]")
+
+
+def test_every_combination_has_a_data_set_of_each_kind() -> None:
+    assert sorted(datasets.DATASETS) == sorted(str(c.id) for c in COMBINATIONS)
+    kinds = {table for table, _, _, _ in datasets.DATASETS.values()}
+    assert kinds == {datasets.clean, datasets.messy, datasets.multiclass, datasets.noise}
 
 
 def test_rejected_bake_leaves_nothing(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ def retry_words(stderr: str) -> list[str]:
 
 def test_a_normal_name_and_three_wrong_answers_in_one_pass(tmp_path: Path) -> None:
     """What a user sees: all three problems, first; then a command that bakes once fixed."""
-    wrong = {"aws_region": "mars-1", "accuracy_threshold": "high", "endpoint_instance_count": "0"}
+    wrong = {"aws_region": "mars-1", "gate_threshold": "high", "endpoint_instance_count": "0"}
     command = [
         sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
         str(TEMPLATE), "project_name=Customer Churn Prediction Model",
@@ -210,7 +210,7 @@ def test_a_normal_name_and_three_wrong_answers_in_one_pass(tmp_path: Path) -> No
     assert given["project_name"] == "Customer Churn Prediction Model"
     assert list(given)[-3:] == list(wrong), "the answers to fix come last"
     assert {key: given[key] for key in wrong} == wrong
-    given.update(aws_region="eu-west-1", accuracy_threshold="0.9", endpoint_instance_count="2")
+    given.update(aws_region="eu-west-1", gate_threshold="0.9", endpoint_instance_count="2")
     fixed = subprocess.run(
         [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
          str(TEMPLATE), *(f"{k}={v}" for k, v in given.items())],

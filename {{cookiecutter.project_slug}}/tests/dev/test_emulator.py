@@ -101,7 +101,9 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
         Body=body.encode(),
     )
     # What the serving hooks answer for the same rows, called directly as the container would.
-    direct = inference.predict(inference.model_input(inference.decode(body, "text/csv"), model), model)
+    direct = inference.predict(
+        inference.model_input(inference.decode(body, "text/csv"), model), model
+    )
     served = json.loads(answer["Body"].read())["predictions"]
     assert [p["label"] for p in served] == direct["labels"]
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK  # a no-op

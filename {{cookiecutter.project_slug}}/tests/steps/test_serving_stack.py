@@ -25,7 +25,6 @@ import pytest
 import tables
 from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
 
-from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.steps import train
 
 HOOKS = ("input_fn", "predict_fn", "output_fn")

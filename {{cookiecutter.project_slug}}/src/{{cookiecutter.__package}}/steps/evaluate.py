@@ -1,12 +1,10 @@
 """Evaluate step: score the trained model on the held-out test set, against a constant baseline.
 
-Runs as a SageMaker processing job: reads /opt/ml/processing/model/model.tar.gz and the splits
-(test/test.parquet, and train/train.parquet for the training score), and writes to
-/opt/ml/processing/evaluation: evaluation.json (SageMaker's model-quality metrics for the task,
-each beside `<metric>_best_constant_classifier`, the best score a constant prediction gets on
-the same rows; the pipeline's gate and the registry read it), report.md (the verdict, class
-balance, test and training scores, per-class report, confusion matrix), and confusion_matrix.png
-(and roc_curve.png for a binary task) when matplotlib is installed.
+Runs as a SageMaker processing job: reads model/model.tar.gz, test/test.parquet and (for the
+training score) train/train.parquet under /opt/ml/processing, and writes to its evaluation/ folder
+evaluation.json (SageMaker's model-quality metrics for the task, each beside
+`<metric>_best_constant_classifier`; the pipeline's gate and the registry read it), report.md and
+the plots (confusion_matrix.png, and roc_curve.png for a binary task) when matplotlib is there.
 """
 
 from __future__ import annotations
@@ -122,11 +120,8 @@ def _auc(y_true: np.ndarray, scores: np.ndarray, classes: list[Any]) -> float:
 def compute_metrics(
     task: str, y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray, classes: list[Any]
 ) -> dict:
-    """The task's metrics in SageMaker's model-quality JSON format, with the constant baselines.
-
-    `scores` holds one probability column per class, in `classes` order; a binary task's
-    classes are 0 and 1, and 1 is the positive class.
-    """
+    """The task's metrics in SageMaker's model-quality JSON format, with the constant baselines
+    (`scores`: a probability column per class, in `classes` order; binary: 1 is the positive)."""
     values, best, matrix = label_metrics(task, y_true, y_pred, classes)
     values["auc"] = _auc(y_true, scores, classes)
     best["auc"] = 0.5  # a constant score ranks no pair of rows
@@ -142,13 +137,10 @@ def compute_metrics(
     if task == "binary":
         fpr, tpr, _ = sk.roc_curve(y_true, scores[:, 1])
         tn, fp, fn, tp = (int(x) for x in matrix.ravel())
-        for name, hit, miss in (
-            ("true_positive_rate", tp, fn),
-            ("true_negative_rate", tn, fp),
-            ("false_positive_rate", fp, tn),
-            ("false_negative_rate", fn, tp),
-        ):
-            metrics[name] = _entry(hit / max(hit + miss, 1))
+        rates = {"true_positive": (tp, fn), "true_negative": (tn, fp)}
+        rates |= {"false_positive": (fp, tn), "false_negative": (fn, tp)}
+        for name, (hit, miss) in rates.items():
+            metrics[f"{name}_rate"] = _entry(hit / max(hit + miss, 1))
         curve = {"false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
         metrics["receiver_operating_characteristic_curve"] = curve
         precisions, recalls, _ = sk.precision_recall_curve(
@@ -238,8 +230,8 @@ def render_report(
         "| class | train rows | test rows | share |",
         "| --- | --- | --- | --- |",
         *(
-            f"| {names[str(label)]} | {row['train']} | {row['test']} | {row['test'] / test_rows:.1%} |"
-            for label, row in balance.iterrows()
+            f"| {names[str(label)]} | {train} | {test} | {test / test_rows:.1%} |"
+            for label, (train, test) in balance.iterrows()
         ),
         "",
         "## Metrics",
@@ -260,22 +252,13 @@ def render_report(
     labels = list(matrix)
     counts = np.array([[matrix[a][p] for p in labels] for a in labels])
     actual, predicted = np.nonzero(counts)
-    names = np.asarray(labels)
-    per_class = zip(
-        labels,
-        *sk.precision_recall_fscore_support(
-            names[actual],
-            names[predicted],
-            labels=labels,
-            sample_weight=counts[actual, predicted],
-            zero_division=0,
-        ),
-        strict=True,
+    cells, weight = np.asarray(labels), counts[actual, predicted]
+    per_class = sk.precision_recall_fscore_support(
+        cells[actual], cells[predicted], labels=labels, sample_weight=weight, zero_division=0
     )
     lines += [
         "",
-        "A training score well above the test score means the model learnt the training rows "
-        "rather than the pattern.",
+        "A training score well above the test score: the model learnt rows, not the pattern.",
         "",
         "## Per class (test)",
         "",
@@ -283,14 +266,17 @@ def render_report(
         "| --- | --- | --- | --- | --- |",
         *(
             f"| {names[label]} | {precision:.4f} | {recall:.4f} | {f1:.4f} | {int(rows)} |"
-            for label, precision, recall, f1, rows in per_class
+            for label, precision, recall, f1, rows in zip(labels, *per_class, strict=True)
         ),
         "",
         "## Confusion matrix (test; rows: actual class, columns: predicted class)",
         "",
         "| actual \\ predicted | " + " | ".join(names[p] for p in labels) + " |",
         "| --- |" + " --- |" * len(labels),
-        *(f"| {names[a]} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |" for a in labels),
+        *(
+            f"| {names[a]} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |"
+            for a in labels
+        ),
         "",
     ]
     if plots:
@@ -389,26 +375,22 @@ def main(argv: list[str] | None = None) -> int:
     classes = list(model.classes_)
     training, _, _ = label_metrics(args.task, y_true, y_pred, classes)
     training["auc"] = _auc(y_true, scores, classes)
-    balance = pd.DataFrame(
-        {
-            "train": train[args.target].value_counts().reindex(classes, fill_value=0),
-            "test": test[args.target].value_counts().reindex(classes, fill_value=0),
-        }
-    )
+    counts = {"train": train[args.target].value_counts(), "test": test[args.target].value_counts()}
+    balance = pd.DataFrame(counts).reindex(classes).fillna(0).astype(int)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     plots = save_plots(evaluation, args.output_dir, args.target)
     gate = (args.gate_metric, field, args.threshold)
     write_text(
-        args.output_dir / "report.md", render_report(evaluation, training, balance, gate, plots, args.target)
+        args.output_dir / "report.md",
+        render_report(evaluation, training, balance, gate, plots, args.target),
     )
     # evaluation.json last: its presence means the whole evaluation finished.
     write_text(args.output_dir / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
     metrics = evaluation[metrics_key(args.task)]
     score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
     print(
-        f"evaluate: {args.gate_metric} {score:.4f} on {len(test)} test rows "
-        f"(training rows {training[field]:.4f}, best constant classifier {baseline:.4f}) "
-        f"-> {args.output_dir}"
+        f"evaluate: {args.gate_metric} {score:.4f} on {len(test)} test rows (training rows "
+        f"{training[field]:.4f}, best constant classifier {baseline:.4f}) -> {args.output_dir}"
     )
     if not plots:
         print("evaluate: plots skipped (matplotlib is not installed)")
