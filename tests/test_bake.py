@@ -146,6 +146,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "story",
             )
         ),
+        "tests/learnable.py",
         "tests/model_packages.py",
         "tests/dev/test_archive.py",
         "tests/dev/test_benchmark.py",

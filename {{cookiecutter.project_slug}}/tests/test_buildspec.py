@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import learnable
 import pytest
 import yaml
 
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.dev import emulator
+from {{ cookiecutter.__package }}.training.interface import EVALUATE, GATE, PREPROCESS, REGISTER, TRAIN
 
 ROOT = config.REPO_ROOT
 BUILDSPEC = ROOT / config.BUILDSPEC_RETRAIN
@@ -124,7 +126,8 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
             "NO_PROXY": "127.0.0.1",
             "PYTHONPATH": str(ROOT / "src"),
             config.COMMIT_SHA_VARIABLE: "0123456789abcdef0123456789abcdef01234567",
-            config.INPUT_DATA_VARIABLE: config.DEFAULT_INPUT_DATA,
+            # A table any model learns: the build phase's wiring, whatever the data set.
+            config.INPUT_DATA_VARIABLE: learnable.upload(url),
         }
         result = subprocess.run(
             ["bash", "-c", "\n".join(script)],
@@ -139,7 +142,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
     assert f"upsert: arn:aws:sagemaker:{config.AWS_REGION}:" in out
     assert "(commit 0123456789abcdef0123456789abcdef01234567)" in out
     # The emulator ran the upserted definition: every step, then the Register step's package.
-    for step in ("Preprocess", "Train", "Evaluate", "AccuracyGate", "Register"):
+    for step in (PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER):
         assert f"step {step}: Succeeded" in out
     assert "execution: Succeeded" in out
     assert re.search(

@@ -2,7 +2,8 @@
 
 The definition is built and upserted once, by the SDK, as `pipeline upsert` does; each test then
 runs it (or a copy broken in one place) with `pipeline start --wait`. The step scripts are the
-same in every run: whatever fails, fails because of the definition.
+same in every run: whatever fails, fails because of the definition. Every run trains on a table
+any model learns (tests/learnable.py, through `--input-data`), whatever the configured data set.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import joblib
+import learnable
 import pytest
 
 from {{ cookiecutter.__package }} import cli, config
@@ -43,6 +46,7 @@ class Emulated:
 
     url: str
     upserted: Definition
+    data: str  # the learnable table's s3:// URI
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +63,7 @@ def emulated() -> Iterator[Emulated]:
         described = boto3.client("sagemaker").describe_pipeline(
             PipelineName=config.SAGEMAKER_PIPELINE
         )
-        yield Emulated(url, json.loads(described["PipelineDefinition"]))
+        yield Emulated(url, json.loads(described["PipelineDefinition"]), learnable.upload())
 
 
 @pytest.fixture
@@ -89,7 +93,7 @@ class Run:
 def run(
     definition: Definition, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> Run:
-    """Upsert this definition text and run it to the end with the command line."""
+    """Upsert this definition text and run it to the end, on the learnable table."""
     sm = boto3.client("sagemaker")
     sm.update_pipeline(
         PipelineName=config.SAGEMAKER_PIPELINE, PipelineDefinition=json.dumps(definition)
@@ -99,7 +103,8 @@ def run(
     code = cli.main(
         [
             "pipeline", "start", "--wait", "--commit", COMMIT, "--poll-seconds", "0.05",
-            "--timeout-seconds", "120", "--outputs", str(outputs), *extra,
+            "--timeout-seconds", "120", "--outputs", str(outputs),
+            "--input-data", learnable.upload(), *extra,
         ]
     )  # fmt: skip
     printed = capsys.readouterr()
@@ -164,12 +169,20 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     assert container["ModelDataUrl"].lower() == f"{output_path}/{job}/output/model.tar.gz".lower()
     with tarfile.open(fileobj=io.BytesIO(s3_object(container["ModelDataUrl"]))) as model:
         assert {"model.joblib", "code/inference.py"} <= set(model.getnames())
+        trained = joblib.load(io.BytesIO(model.extractfile("model.joblib").read()))
+    # It trained on the table `--input-data` named, not the configured data set.
+    assert list(trained.feature_names_in_) == ["learnable_signal", "learnable_noise"]
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     execution_id = result.described["PipelineExecutionArn"].rsplit("/", 1)[1]
     assert f"/{execution_id}/{EVALUATE}/evaluation/evaluation.json" in statistics
     report = json.loads(s3_object(statistics))
-    accuracy = report["binary_classification_metrics"]["accuracy"]["value"]
-    assert package["CustomerMetadataProperties"] == {"commit": COMMIT, "accuracy": str(accuracy)}
+    score: Any = report
+    for key in config.GATE_JSON_PATH.split("."):
+        score = score[key]
+    assert package["CustomerMetadataProperties"] == {
+        "commit": COMMIT,
+        config.GATE_METRIC: str(score),
+    }
 
 
 def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
@@ -177,16 +190,18 @@ def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
 ) -> None:
     strict = copy.deepcopy(aws.upserted)
     for parameter in strict["Parameters"]:
-        if parameter["Name"] == "MinAccuracy":
-            parameter["DefaultValue"] = 1.0
+        if parameter["Name"] == "GateThreshold":
+            parameter["DefaultValue"] = 1.5  # beyond any score
     before = versions()
     result = run(strict, tmp_path, capsys)
     assert result.code == ExitCode.BELOW_THRESHOLD
     assert result.failed() == [FAIL]
     assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "False"}}
     message = result.step(FAIL)["FailureReason"]
-    assert message.startswith("accuracy 0.")
-    assert message.endswith(" is below MinAccuracy 1.0")
+    assert message.startswith(f"{config.GATE_METRIC} ")
+    assert (
+        " must be at least GateThreshold 1.5 and above the best constant classifier's " in message
+    )
     assert result.step(FAIL)["Metadata"] == {"Fail": {"ErrorMessage": message}}
     assert f"error: step {FAIL} failed: {message}" in result.err
     assert REGISTER not in [s["StepName"] for s in result.steps]
@@ -200,8 +215,8 @@ def _property_file_path(definition: Definition) -> None:
 
 
 def _gate_json_path(definition: Definition) -> None:
-    (condition,) = steps_of(definition)[GATE]["Arguments"]["Conditions"]
-    condition["LeftValue"]["Std:JsonGet"]["Path"] = "binary_classification_metrics.acc.value"
+    threshold, _ = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    threshold["LeftValue"]["Std:JsonGet"]["Path"] = f"{config.METRICS_KEY}.acc.value"
 
 
 def _model_input_from_preprocess(definition: Definition) -> None:
