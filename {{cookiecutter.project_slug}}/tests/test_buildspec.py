@@ -120,6 +120,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
     script.append('echo "exported MODEL_PACKAGE_ARN=$MODEL_PACKAGE_ARN"')
     with emulator.running() as url:
         emulator.seed(url)
+        data = learnable.upload(url)
         env = {
             **os.environ,
             "AWS_ENDPOINT_URL": url,
@@ -127,7 +128,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
             "PYTHONPATH": str(ROOT / "src"),
             config.COMMIT_SHA_VARIABLE: "0123456789abcdef0123456789abcdef01234567",
             # A table any model learns: the build phase's wiring, whatever the data set.
-            config.INPUT_DATA_VARIABLE: learnable.upload(url),
+            config.INPUT_DATA_VARIABLE: data,
         }
         result = subprocess.run(
             ["bash", "-c", "\n".join(script)],
@@ -140,7 +141,7 @@ def test_build_phase_runs_against_the_local_emulator(spec: dict[str, Any], tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert f"upsert: arn:aws:sagemaker:{config.AWS_REGION}:" in out
-    assert "(commit 0123456789abcdef0123456789abcdef01234567)" in out
+    assert f"(commit 0123456789abcdef0123456789abcdef01234567, data {data})" in out
     # The emulator ran the upserted definition: every step, then the Register step's package.
     for step in (PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER):
         assert f"step {step}: Succeeded" in out
