@@ -1,8 +1,9 @@
-# Works on a fresh machine with python3, make and git: uv comes from PATH, or is installed
-# (pinned) into .tools/ on first use.
+# Works on a fresh machine with python3, make and git: uv comes from PATH when it is the version
+# pyproject.toml requires ([tool.uv] required-version), else that version is installed into .tools/.
 .DEFAULT_GOAL := help
-UV_VERSION := 0.13.8
-UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+UV_VERSION := $(patsubst ==%,%,$(shell python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["required-version"])'))
+$(if $(UV_VERSION),,$(error pyproject.toml needs [tool.uv] required-version = "==X.Y.Z"))
+UV := $(if $(filter $(UV_VERSION),$(word 2,$(shell uv --version 2>/dev/null))),$(shell command -v uv),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 DEMO_DIR := build/demo
 DEMO_SLUG := tumor-classifier
@@ -12,9 +13,10 @@ DEMO_SLUG := tumor-classifier
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
 
-$(CURDIR)/.tools/bin/uv:
+$(CURDIR)/.tools/bin/uv: pyproject.toml
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	@touch $@
 
 # One line while installing (uv's package list goes to build/install.log). Bytecode compiled at
 # install only where Python may not write it on first use (PYTHONDONTWRITEBYTECODE): the
