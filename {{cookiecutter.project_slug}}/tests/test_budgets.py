@@ -65,15 +65,24 @@ def test_the_stack_uses_the_budgets() -> None:
     assert {int(s) for s in sessions} == {config.GITHUB_SESSION_SECONDS}
 
 
-@pytest.mark.parametrize(
-    ("workflow", "job", "seconds"),
-    [
-        ("retrain.yml", "retrain", config.RETRAIN_JOB_SECONDS),
-        ("deploy.yml", "deploy", config.DEPLOY_JOB_SECONDS),
-        ("rollback.yml", "rollback", config.DEPLOY_JOB_SECONDS),
-    ],
+# Every job that changes an endpoint gets the deploy budget; promote exists under Gitflow only.
+WORKFLOW_BUDGETS = [
+    ("retrain.yml", "retrain", config.RETRAIN_JOB_SECONDS),
+    ("deploy.yml", "deploy", config.DEPLOY_JOB_SECONDS),
+    ("rollback.yml", "rollback", config.DEPLOY_JOB_SECONDS),
+] + (
+    [("promote.yml", "promote", config.DEPLOY_JOB_SECONDS)]
+    if config.BRANCHING_MODEL == "gitflow"
+    else []
 )
+
+
+@pytest.mark.parametrize(("workflow", "job", "seconds"), WORKFLOW_BUDGETS)
 def test_the_workflows_use_the_budgets(workflow: str, job: str, seconds: int) -> None:
     assert _job_minutes(workflow, job) == seconds // MINUTE
-    text = (ROOT / ".github" / "workflows" / workflow).read_text(encoding="utf-8")
-    assert f"role-duration-seconds: {config.GITHUB_SESSION_SECONDS}\n" in text
+
+
+def test_the_role_session_outlives_every_job() -> None:
+    # The setup action assumes the role for every job, under one session length.
+    action = (ROOT / ".github" / "actions" / "setup" / "action.yml").read_text(encoding="utf-8")
+    assert f"role-duration-seconds: {config.GITHUB_SESSION_SECONDS}\n" in action

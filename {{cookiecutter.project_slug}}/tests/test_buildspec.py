@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,34 @@ def test_every_variable_read_is_defined_somewhere(spec: dict[str, Any]) -> None:
     assert declared_variables() == {config.COMMIT_SHA_VARIABLE, config.INPUT_DATA_VARIABLE}
 
 
-def test_installs_pinned_uv_and_every_group(spec: dict[str, Any]) -> None:
-    install = " ".join(commands(spec, "install"))
-    assert re.fullmatch(r"\d+\.\d+\.\d+", spec["env"]["variables"]["UV_VERSION"])
-    assert '"uv==${UV_VERSION}"' in install
-    assert "uv sync --locked --all-groups" in install
+@pytest.mark.parametrize("buildspec", [config.BUILDSPEC_RETRAIN, config.BUILDSPEC_DEPLOY])
+def test_installs_the_uv_pyproject_requires(buildspec: str) -> None:
+    """The install command pip-installs exactly [tool.uv] required-version, read at build time."""
+    spec = yaml.safe_load((ROOT / buildspec).read_text(encoding="utf-8"))
+    [install] = [c for c in commands(spec, "install") if "pip install" in c]
+    prefix = "python -m pip install --quiet --disable-pip-version-check "
+    assert install.startswith(prefix + '"uv$(python -c ')
+    assert "UV_VERSION" not in spec["env"]["variables"]
+    # The requirement pip receives, as bash expands it in the repository root.
+    result = subprocess.run(
+        ["bash", "-c", "echo " + install.removeprefix(prefix)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    required = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"][
+        "required-version"
+    ]
+    assert result.stdout.strip() == f"uv{required}"
+
+
+def test_installs_every_group(spec: dict[str, Any]) -> None:
+    assert "uv sync --locked --all-groups" in " ".join(commands(spec, "install"))
 
 
 def test_checks_before_building_with_a_junit_report(spec: dict[str, Any]) -> None:

@@ -340,11 +340,12 @@ def test_outputs_are_what_the_workflows_read(stack: Stack) -> None:
     for path in workflows:
         for job in (yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"] or {}).values():
             for step in job.get("steps", []):
-                role = step.get("with", {}).get("role-to-assume")
+                # The setup action (.github/actions/setup) assumes the role its aws-role names.
+                role = step.get("with", {}).get("aws-role")
                 if role is None:
                     continue
                 variable = re.fullmatch(r"\$\{\{\s*vars\.([A-Z0-9_]+)\s*\}\}", role)
-                assert variable, f"{path.name}: role-to-assume {role!r} is not a GitHub variable"
+                assert variable, f"{path.name}: aws-role {role!r} is not a GitHub variable"
                 expected = (
                     config.DEPLOY_ROLE_ARN_VARIABLE
                     if "environment" in job
