@@ -27,6 +27,8 @@ ANSWERS = dict(
     ["description", cookiecutter.description],
     ["github_owner", cookiecutter.github_owner],
     ["github_repo", cookiecutter.github_repo],
+    ["github_owner_id", cookiecutter.github_owner_id],
+    ["github_repo_id", cookiecutter.github_repo_id],
     ["aws_region", cookiecutter.aws_region],
     ["aws_account_id", cookiecutter.aws_account_id],
     ["deployment_strategy", cookiecutter.deployment_strategy],
@@ -87,6 +89,8 @@ ACCOUNT_RE = re.compile(r"[0-9]{12}")
 # GitHub: owners are 1-39 alphanumerics or single hyphens, not at either end.
 OWNER_RE = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
 REPO_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# GitHub's numeric account and repository IDs (the OIDC subject carries them; see config.py).
+GITHUB_ID_RE = re.compile(r"[1-9][0-9]{0,19}")
 INSTANCE_RE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
 INSTANCE_COUNT_MAX = 100
 
@@ -165,6 +169,32 @@ def _github_repo(answers: dict) -> str | None:
     if REPO_RE.fullmatch(repo) and repo not in {".", ".."}:
         return None
     return f"{repo!r} must be 1-100 letters, digits, '.', '_' or '-'"
+
+
+def _github_id(answers: dict, name: str, other: str) -> str | None:
+    value = answers[name]
+    if value and not GITHUB_ID_RE.fullmatch(value):
+        return (
+            f"{value!r} must be GitHub's numeric ID (digits), or empty for make bootstrap to "
+            "look it up"
+        )
+    if not value and answers[other]:
+        repo = f"{answers['github_owner']}/{answers['github_repo']}"
+        return (
+            f"is empty while {other} is set: give both (gh api repos/{repo} "
+            "--jq '.owner.id, .id'), or neither"
+        )
+    return None
+
+
+@check("github_owner_id")
+def _github_owner_id(answers: dict) -> str | None:
+    return _github_id(answers, "github_owner_id", "github_repo_id")
+
+
+@check("github_repo_id")
+def _github_repo_id(answers: dict) -> str | None:
+    return _github_id(answers, "github_repo_id", "github_owner_id")
 
 
 @check("aws_region")

@@ -61,6 +61,9 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "infra/stack.yml",
         "infra/bootstrap.sh",
         "tests/infra/test_bootstrap.py",
+        # Which OIDC subject form `make bootstrap` gives the stack, and its test.
+        "infra/github_ids.py",
+        "tests/infra/test_github_ids.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
         # Checking the AWS side (`doctor`) and removing it (`teardown`).
@@ -156,6 +159,10 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/dev/test_story.py",
         # The workflows.
         ".github/workflows/pr.yml",
+        ".github/workflows/approve.yml",
+        # The steps every job starts with, and the bot that keeps the pins current.
+        ".github/actions/setup/action.yml",
+        ".github/dependabot.yml",
         ".github/workflows/retrain.yml",
         ".github/workflows/deploy.yml",
         ".github/workflows/rollback.yml",

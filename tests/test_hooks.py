@@ -94,6 +94,13 @@ def test_defaults_pass(tmp_path: Path) -> None:
         ({"github_owner": "a" * 40}, "github_owner"),
         ({"github_repo": "repo name"}, "github_repo 'repo name' must be 1-100"),
         ({"github_repo": ".."}, "github_repo '..'"),
+        (
+            {"github_owner_id": "12a", "github_repo_id": "3"},
+            "github_owner_id '12a' must be GitHub's numeric ID",
+        ),
+        ({"github_owner_id": "012", "github_repo_id": "3"}, "github_owner_id '012'"),
+        ({"github_owner_id": "123"}, "github_repo_id is empty while github_owner_id is set"),
+        ({"github_repo_id": "456"}, "github_owner_id is empty while github_repo_id is set"),
         ({"description": "two\nlines"}, "description must be a single line"),
         ({"project_name": "   ", "project_slug": "blank"}, "project_name must not be empty"),
         ({"deployment_strategy": "big-bang"}, "deployment_strategy 'big-bang' must be one of"),
@@ -112,6 +119,11 @@ def test_bad_answer_is_one_clear_line(tmp_path: Path, answers: dict, message: st
     assert lines[1] == "1 answer to fix; nothing was written. Bake again with every answer kept:"
     assert lines[-1].endswith("# <- fix this")
     assert not any(line.startswith("ERROR: ") for line in lines[1:])
+
+
+def test_github_ids_are_optional_together(tmp_path: Path) -> None:
+    result = run_hook(tmp_path, github_owner_id="583231", github_repo_id="1296269")
+    assert result.returncode == 0, result.stderr
 
 
 def test_all_at_once_accepts_a_single_instance(tmp_path: Path) -> None:

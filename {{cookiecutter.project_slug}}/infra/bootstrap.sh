@@ -7,6 +7,8 @@
 #   are RetainExceptOnCreate, so nothing of that attempt is left to collide with).
 # - Finds GitHub's OIDC provider when the account already has one (an account holds one per URL)
 #   and reuses it, unless this stack created it; GITHUB_OIDC_PROVIDER_ARN overrides.
+# - Gives the roles the OIDC subject form this repository's tokens carry (infra/github_ids.py:
+#   GITHUB_OWNER_ID and GITHUB_REPO_ID, or asked of GitHub with gh), before anything changes.
 # - Ends with the gh commands that set up the GitHub side.
 # Exit codes as the command line's: 8 something is missing, 9 AWS refused the credentials.
 set -euo pipefail
@@ -31,6 +33,11 @@ account=$(in_region sts get-caller-identity --query Account --output text) ||
   fail 9 "no usable AWS credentials: sign in (aws sso login, or aws configure), then run make bootstrap again"
 [[ $account == "$AWS_ACCOUNT_ID" ]] ||
   fail 9 "the credentials are for account $account, config.py names $AWS_ACCOUNT_ID: switch profile (AWS_PROFILE=...)"
+# GitHubOwnerId=... GitHubRepoId=... (empty for a repository whose tokens carry names only);
+# github_ids.py prints its own one-line error.
+subject_ids=$(python3 infra/github_ids.py "$GITHUB_OWNER" "$GITHUB_REPO" \
+  "${GITHUB_OWNER_ID:-}" "${GITHUB_REPO_ID:-}") || exit 2
+read -r -a subject_parameters <<<"$subject_ids"
 
 status=$(in_region cloudformation describe-stacks --stack-name "$STACK_NAME" \
   --query 'Stacks[0].StackStatus' --output text 2>/dev/null) || status=NONE
@@ -61,7 +68,8 @@ if [[ -z $provider ]]; then
   fi
 fi
 
-parameters=(ProjectName="$PROJECT" GitHubOwner="$GITHUB_OWNER" GitHubRepo="$GITHUB_REPO")
+parameters=(ProjectName="$PROJECT" GitHubOwner="$GITHUB_OWNER" GitHubRepo="$GITHUB_REPO"
+  "${subject_parameters[@]}")
 if [[ -n $provider ]]; then
   parameters+=(ExistingGitHubOidcProviderArn="$provider")
 fi
@@ -78,14 +86,11 @@ output() {
 retrain=$(output GitHubRetrainRoleArn)
 staging=$(output GitHubDeployRoleArnStaging)
 prod=$(output GitHubDeployRoleArnProd)
-# The prod environment's required reviewer is you: GitHub's REST API takes your numeric user id.
-review="'{\"reviewers\":[{\"type\":\"User\",\"id\":'\"\$(gh api user --jq .id)\"'}]}'"
 echo
 echo "Stack $STACK_NAME is ready. Now the GitHub side, with the GitHub CLI (gh auth login first):"
 echo
 echo "  gh variable set AWS_RETRAIN_ROLE_ARN --repo $repo --body $retrain"
-echo "  gh api --method PUT repos/$repo/environments/staging"
-echo "  echo $review | gh api --method PUT repos/$repo/environments/prod --input -"
+echo "  make github-environments   # staging and prod, their branch policies, prod's reviewer: you"
 echo "  gh variable set AWS_DEPLOY_ROLE_ARN --repo $repo --env staging --body $staging"
 echo "  gh variable set AWS_DEPLOY_ROLE_ARN --repo $repo --env prod --body $prod"
 echo

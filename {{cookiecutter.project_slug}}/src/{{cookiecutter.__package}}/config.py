@@ -17,6 +17,19 @@ AWS_ACCOUNT_ID = "{{ cookiecutter.aws_account_id }}"
 PARTITION = "aws-us-gov" if AWS_REGION.startswith("us-gov-") else "aws"
 GITHUB_OWNER = "{{ cookiecutter.github_owner }}"
 GITHUB_REPO = "{{ cookiecutter.github_repo }}"
+# GitHub's OIDC subject names the repository. For repositories created, renamed or transferred on
+# or after 2026-07-15 it carries the immutable numeric IDs of the owner and the repository,
+# `repo:OWNER@OWNER_ID/REPO@REPO_ID:...` (GitHub docs, OpenID Connect, "Immutable subject
+# claims"), so a recycled name cannot pass; older repositories send `repo:OWNER/REPO:...`. The
+# roles trust exactly one form: the IDs' when they are known (here, or looked up by
+# `make bootstrap`), else the names'. `gh api repos/OWNER/REPO --jq '.owner.id, .id'` prints them.
+GITHUB_OWNER_ID = "{{ cookiecutter.github_owner_id }}"
+GITHUB_REPO_ID = "{{ cookiecutter.github_repo_id }}"
+GITHUB_SUBJECT_PREFIX = (
+    f"repo:{GITHUB_OWNER}@{GITHUB_OWNER_ID}/{GITHUB_REPO}@{GITHUB_REPO_ID}"
+    if GITHUB_OWNER_ID and GITHUB_REPO_ID
+    else f"repo:{GITHUB_OWNER}/{GITHUB_REPO}"
+)
 
 BRANCHING_MODEL = "{{ cookiecutter.branching_model }}"
 # The branch whose pushes retrain the model and deploy it to staging.
@@ -183,7 +196,7 @@ DEPLOY_JOB_SECONDS = DEPLOY_WAIT_SECONDS + 10 * 60  # GitHub timeout-minutes, Co
 # The workflows wait under one OIDC session: the GitHub roles' MaxSessionDuration.
 GITHUB_SESSION_SECONDS = max(RETRAIN_JOB_SECONDS, DEPLOY_JOB_SECONDS)
 # The branches whose pushes start a retrain: the retrain role trusts exactly these (the token
-# subject `repo:OWNER/REPO:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
+# subject `GITHUB_SUBJECT_PREFIX:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
 # Under Gitflow, main does not retrain: a merge to main promotes the latest Approved model
 # (the one staging received) to prod, in the GitHub environment `prod` like every deploy job.
 RETRAIN_BRANCHES = (INTEGRATION_BRANCH,)
@@ -194,6 +207,11 @@ STACK_NAME = f"{PROJECT}-mlops"
 # outputs to copy into them. The deploy role's is set once per GitHub environment.
 RETRAIN_ROLE_ARN_VARIABLE = "AWS_RETRAIN_ROLE_ARN"
 DEPLOY_ROLE_ARN_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
+
+
+def github_subject(context: str) -> str:
+    """The OIDC subject of this repository's jobs in `context` (`ref:refs/heads/main`, ...)."""
+    return f"{GITHUB_SUBJECT_PREFIX}:{context}"
 
 
 def github_deploy_role(env: str) -> str:

@@ -1,8 +1,8 @@
 """infra/stack.yml as data: the template with its intrinsic functions resolved.
 
-Resolves Ref, GetAtt, Sub, Join, Select, Split and If with the parameter defaults and config.py's
-account, region and partition, so tests can compare what the stack creates, exports and allows
-with the names the code uses.
+Resolves Ref, GetAtt, Sub, Join, Select, Split and If (and the Conditions If reads) with the
+parameter defaults, or given values, and config.py's account, region and partition, so tests can
+compare what the stack creates, exports and allows with the names the code uses.
 """
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ class Stack:
         "AWS::CloudWatch::Alarm": "AlarmName",
     }
 
-    def __init__(self, path: Path, account: str, region: str, partition: str = "aws") -> None:
+    def __init__(
+        self,
+        path: Path,
+        account: str,
+        region: str,
+        partition: str = "aws",
+        parameters: dict[str, str] | None = None,
+    ) -> None:
         self.template = cfn_yaml.load(str(path))
         self.account, self.region, self.partition = account, region, partition
         self.pseudo = {
@@ -46,12 +53,14 @@ class Stack:
             "AWS::StackName": "stack",
             "AWS::NoValue": None,
         }
+        # The parameter defaults, as `make bootstrap` deploys them, unless a test overrides some.
         self.parameters = {
             name: str(p.get("Default", "")) for name, p in self.template["Parameters"].items()
         }
-        self.conditions = {
-            "CreateGitHubOidcProvider": self.parameters["ExistingGitHubOidcProviderArn"] == ""
-        }
+        self.parameters.update(parameters or {})
+        self.conditions: dict[str, bool] = {}
+        for name, expression in self.template.get("Conditions", {}).items():
+            self.conditions[name] = self.condition(expression)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -121,6 +130,22 @@ class Stack:
 
         return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
 
+    def condition(self, node: Any) -> bool:
+        """A condition's value: Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition references."""
+        ((key, value),) = node.items()
+        if key == "Fn::Equals":
+            left, right = self.resolve(value)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self.condition(value[0])
+        if key == "Fn::And":
+            return all(self.condition(v) for v in value)
+        if key == "Fn::Or":
+            return any(self.condition(v) for v in value)
+        if key == "Condition":
+            return self.conditions[value]
+        raise AssertionError(f"the resolver does not know the condition function {key}")
+
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
             return [self.resolve(item) for item in node]
@@ -155,11 +180,12 @@ class Stack:
         return [s for d in documents for s in d["Statement"]]
 
 
-def load() -> Stack:
+def load(parameters: dict[str, str] | None = None) -> Stack:
     """This repository's stack, resolved for config.py's account, region and partition."""
     return Stack(
         config.REPO_ROOT / "infra" / "stack.yml",
         config.AWS_ACCOUNT_ID,
         config.AWS_REGION,
         config.PARTITION,
+        parameters,
     )

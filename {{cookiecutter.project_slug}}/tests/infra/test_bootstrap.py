@@ -22,6 +22,9 @@ from {{ cookiecutter.__package }} import config
 IAM = f"arn:{config.PARTITION}:iam::{config.AWS_ACCOUNT_ID}"
 PROVIDER = f"{IAM}:oidc-provider/token.actions.githubusercontent.com"
 ROLE = f"{IAM}:role/"
+# The repository's IDs, as given on the command line (infra/github_ids.py's own test covers
+# asking GitHub for them).
+OIDC_IDS = ("583231", "1296269")
 FAKE_AWS = f"""#!{sys.executable}
 import json, os, sys
 args = sys.argv[1:]
@@ -66,10 +69,11 @@ fail("unexpected call: " + " ".join(args))
 def bootstrap(
     tmp_path: Path, *, account: str = config.AWS_ACCOUNT_ID, stack: str | None = None,
     provider: str | None = None, ours: str | None = None, given: str = "",
+    ids: tuple[str, str] = OIDC_IDS,
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:  # fmt: skip
     """Run `make bootstrap` against the stand-in account; return the run and the AWS calls."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "aws"
     fake.write_text(FAKE_AWS)
     fake.chmod(0o755)
@@ -87,7 +91,8 @@ def bootstrap(
     make = shutil.which("make")
     assert make is not None
     result = subprocess.run(
-        [make, "--no-print-directory", "bootstrap", f"GITHUB_OIDC_PROVIDER_ARN={given}"],
+        [make, "--no-print-directory", "bootstrap", f"GITHUB_OIDC_PROVIDER_ARN={given}",
+         f"GITHUB_OWNER_ID={ids[0]}", f"GITHUB_REPO_ID={ids[1]}"],
         cwd=config.REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     return result, json.loads(state.read_text())["calls"]
@@ -105,6 +110,9 @@ def test_a_fresh_account_creates_the_provider_and_prints_the_github_side(tmp_pat
         f"ProjectName={config.PROJECT}",
         f"GitHubOwner={config.GITHUB_OWNER}",
         f"GitHubRepo={config.GITHUB_REPO}",
+        # The immutable OIDC subject's IDs, so the roles trust this repository's tokens.
+        f"GitHubOwnerId={OIDC_IDS[0]}",
+        f"GitHubRepoId={OIDC_IDS[1]}",
     ]
     repo = f"{config.GITHUB_OWNER}/{config.GITHUB_REPO}"
     out = result.stdout
@@ -114,8 +122,8 @@ def test_a_fresh_account_creates_the_provider_and_prints_the_github_side(tmp_pat
     )
     for env in config.ENVIRONMENTS:
         assert f"gh variable set AWS_DEPLOY_ROLE_ARN --repo {repo} --env {env} --body {ROLE}" in out
-    assert f"gh api --method PUT repos/{repo}/environments/staging" in out
-    assert f"| gh api --method PUT repos/{repo}/environments/prod --input -" in out
+    # Branch policies and prod's reviewer: make github-environments.
+    assert "  make github-environments" in out
 
 
 def test_an_existing_github_provider_is_found_and_reused(tmp_path: Path) -> None:
@@ -156,5 +164,21 @@ def test_credentials_for_another_account_stop_before_anything_changes(tmp_path: 
     assert result.stderr.splitlines()[0] == (
         f"error: the credentials are for account 999999999999, config.py names "
         f"{config.AWS_ACCOUNT_ID}: switch profile (AWS_PROFILE=...)"
+    )
+    assert [call[2:4] for call in calls] == [["sts", "get-caller-identity"]]
+
+
+def test_without_the_subject_ids_nothing_changes(tmp_path: Path) -> None:
+    """The roles' trust needs the subject form: when GitHub cannot say, stop after the login."""
+    # A gh that is not logged in (the bin directory comes first on PATH).
+    (tmp_path / "bin").mkdir()
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text("#!/bin/sh\necho 'gh: not logged in to any GitHub hosts' >&2\nexit 4\n")
+    gh.chmod(0o755)
+    result, calls = bootstrap(tmp_path, ids=("", ""))
+    assert result.returncode == 2
+    subject = f"repos/{config.GITHUB_OWNER}/{config.GITHUB_REPO}/actions/oidc/customization/sub"
+    assert result.stderr.splitlines()[0] == (
+        f"error: gh api {subject} failed: gh: not logged in to any GitHub hosts"
     )
     assert [call[2:4] for call in calls] == [["sts", "get-caller-identity"]]

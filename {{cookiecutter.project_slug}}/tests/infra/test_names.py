@@ -242,21 +242,46 @@ def role_id(stack: Stack, role_name: str) -> str:
 
 
 def test_github_roles_trust_only_their_branch_or_environment(stack: Stack) -> None:
-    repo = f"repo:{config.GITHUB_OWNER}/{config.GITHUB_REPO}"
     retrain = trust(stack, role_id(stack, config.GITHUB_RETRAIN_ROLE))
     assert retrain["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert retrain["Condition"]["StringEquals"] == {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": [
-            f"{repo}:ref:refs/heads/{branch}" for branch in config.RETRAIN_BRANCHES
+            config.github_subject(f"ref:refs/heads/{branch}") for branch in config.RETRAIN_BRANCHES
         ],
     }
     for env in config.ENVIRONMENTS:
         deploy = trust(stack, role_id(stack, config.github_deploy_role(env)))
         assert deploy["Condition"]["StringEquals"] == {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"{repo}:environment:{env}",
+            "token.actions.githubusercontent.com:sub": config.github_subject(f"environment:{env}"),
         }
+
+
+@pytest.mark.parametrize(
+    ("ids", "prefix"),
+    [
+        ({}, f"repo:{config.GITHUB_OWNER}/{config.GITHUB_REPO}"),
+        (
+            {"GitHubOwnerId": "583231", "GitHubRepoId": "1296269"},
+            f"repo:{config.GITHUB_OWNER}@583231/{config.GITHUB_REPO}@1296269",
+        ),
+    ],
+    ids=["name-only", "immutable"],
+)
+def test_the_ids_make_bootstrap_passes_choose_the_subject_form(
+    ids: dict[str, str], prefix: str
+) -> None:
+    """The stack trusts exactly one subject form: the IDs' when given, else the names'."""
+    overrides = {"GitHubOwnerId": "", "GitHubRepoId": "", **ids}
+    stack = load(overrides)
+    retrain = trust(stack, role_id(stack, config.GITHUB_RETRAIN_ROLE))
+    subjects = retrain["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert subjects == [f"{prefix}:ref:refs/heads/{b}" for b in config.RETRAIN_BRANCHES]
+    for env in config.ENVIRONMENTS:
+        deploy = trust(stack, role_id(stack, config.github_deploy_role(env)))
+        subject = deploy["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        assert subject == f"{prefix}:environment:{env}"
 
 
 def test_github_roles_allow_the_session_the_workflows_ask_for(stack: Stack) -> None:
@@ -299,8 +324,8 @@ def test_roles_reach_the_names_the_scripts_use(stack: Stack) -> None:
             assert (f"sagemaker:{action}", endpoint) in deploy
         execution = config.role_arn(config.SAGEMAKER_EXECUTION_ROLE, account)
         assert ("iam:PassRole", execution) in deploy
-        group = f"{sagemaker}:model-package-group/{config.MODEL_PACKAGE_GROUP}"
-        assert ("sagemaker:UpdateModelPackage", group) in deploy
+        packages = f"{sagemaker}:model-package/{config.MODEL_PACKAGE_GROUP}/*"
+        assert ("sagemaker:UpdateModelPackage", packages) in deploy
         alarms = f"arn:{config.PARTITION}:cloudwatch:{region}:{account}:alarm:{project}-{env}-*"
         assert ("cloudwatch:DescribeAlarms", alarms) in deploy
         # The other environment's endpoint is out of reach.
