@@ -64,6 +64,9 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         # Which OIDC subject form `make bootstrap` gives the stack, and its test.
         "infra/github_ids.py",
         "tests/infra/test_github_ids.py",
+        # The GitHub environments' branch policies and reviewers (`make github-environments`).
+        "infra/github_environments.py",
+        "tests/infra/test_github_environments.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
         # Checking the AWS side (`doctor`) and removing it (`teardown`).

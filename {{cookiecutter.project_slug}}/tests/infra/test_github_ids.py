@@ -20,7 +20,7 @@ SCRIPT = config.REPO_ROOT / "infra" / "github_ids.py"
 OWNER, REPO = "octo-org", "octo-repo"
 SUBJECT_PATH = f"repos/{OWNER}/{REPO}/actions/oidc/customization/sub"
 REPO_PATH = f"repos/{OWNER}/{REPO}"
-FAKE_GH = """#!{python}
+FAKE_GH = """
 import json, os, sys
 responses = json.loads(os.environ["FAKE_GH_RESPONSES"])
 with open(os.environ["FAKE_GH_LOG"], "a") as log:
@@ -39,7 +39,7 @@ def run(tmp_path: Path, *args: str, responses: dict | None = None) -> subprocess
     bin_dir.mkdir(exist_ok=True)
     if responses is not None:
         gh = bin_dir / "gh"
-        gh.write_text(FAKE_GH.format(python=sys.executable), encoding="utf-8")
+        gh.write_text(f"#!{sys.executable}" + FAKE_GH, encoding="utf-8")
         gh.chmod(0o755)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
