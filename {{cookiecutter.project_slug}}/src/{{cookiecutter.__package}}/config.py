@@ -125,6 +125,9 @@ EVALUATE_OPTIONS: dict[str, object] = {
 }
 
 ENVIRONMENTS = ("staging", "prod")
+# The one road to prod: it takes only a version staging verified (deployed, InService, smoke test
+# passed), by default the one staging serves (promotion/road.py).
+VERIFIED_BEFORE = {"prod": "staging"}
 # Blue/green deployments need the new endpoint config to keep the running variant's name.
 VARIANT_NAME = "AllTraffic"
 # What the serving hooks (steps/inference.py) accept and answer; registered on every package.
@@ -155,9 +158,10 @@ SAGEMAKER_PIPELINE = f"{PROJECT}-retrain"
 INPUT_DATA_PREFIX = "input"
 
 # Two CodePipelines, so that the registry is the one gate between training and serving:
-# retrain (Source -> Retrain) is started by the merge workflow for one exact commit; deploy
-# (Source -> DeployStaging -> ApproveProduction -> DeployProd) is started by EventBridge when a
-# package in the group becomes Approved.
+# retrain (Source -> Retrain) is started by the merge workflow for one exact commit; deploy is
+# started by EventBridge when a package in the group becomes Approved: Source -> DeployStaging,
+# then under GitHub Flow ApproveProduction -> DeployProd (the version staging verified); under
+# Gitflow the merge to main promotes instead (promote.yml), so prod has one road either way.
 CODEPIPELINE_RETRAIN = f"{PROJECT}-retrain"
 CODEPIPELINE_DEPLOY = f"{PROJECT}-deploy"
 SOURCE_ACTION = "Source"

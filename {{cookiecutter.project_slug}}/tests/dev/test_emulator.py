@@ -7,6 +7,7 @@ import json
 import tarfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -109,11 +110,13 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK  # a no-op
     assert _tags("staging")[history.TAG_HISTORY] == str(first)
 
-    # Prod: created, then every strategy on a new version each (refused if it cannot fit).
+    # Prod: created, then every strategy on a new version each (refused if it cannot fit), each
+    # verified on staging first: prod takes no other.
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
     good = first
     for name in config.STRATEGIES:
         version = _new_version(url, f"commit-{name}")
+        assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
         code = cli.main(["deploy", "--env", "prod", "--strategy", name, *FAST])
         assert code == (ExitCode.OK if _fits(name) else ExitCode.REFUSED), name
         if code == ExitCode.OK:
@@ -123,6 +126,7 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
 
     # A bad version: an alarm fires during the shift, SageMaker rolls back on its own.
     bad = _new_version(url, "commit-bad")
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
     shift = "canary" if _fits("canary") else "all-at-once"
     alarm = config.alarm_names("prod")["5xx"]
     cloudwatch = boto3.client("cloudwatch")
@@ -207,6 +211,32 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> N
             content_type, count = case.returns
             assert answer["ContentType"] == content_type
             assert len(predictions(content_type, answer["Body"].read())) == count
+
+
+def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: Path) -> None:
+    """One road to prod: a version staging deployed and smoke-tested, by default the one it
+    serves, never merely the latest Approved."""
+    model, _ = _model()
+    url = _upload(model, "models/run-4/model.tar.gz")
+    first = _new_version(url, "commit-1")
+    # Approved, but staging has verified nothing yet: prod takes nothing.
+    assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED
+    outputs = tmp_path / "deploy.env"
+    assert cli.main(["deploy", "--env", "staging", "--outputs", str(outputs), *FAST]) == 0
+    staged = registry.describe(boto3.client("sagemaker"), first, None)["ModelPackageArn"]
+    assert outputs.read_text() == f"MODEL_PACKAGE_ARN={staged}\n"
+
+    # A newer version is Approved while staging still serves the first.
+    second = _new_version(url, "commit-2")
+    assert cli.main(["deploy", "--env", "prod", "--version", str(second), *FAST]) == 3
+    assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
+    assert _tags("prod")[history.TAG_VERSION] == str(first)
+
+    # Once staging has verified the second, prod takes it, by name or by default.
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
+    assert cli.main(["deploy", "--env", "prod", "--arn", staged, *FAST]) == ExitCode.OK  # no-op
+    assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
+    assert _tags("prod")[history.TAG_VERSION] == str(second)
 
 
 def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:

@@ -135,10 +135,18 @@ def test_retrain_pipeline_passes_the_commit_to_the_retrain_build(stack: Stack) -
     ]
 
 
-def test_deploy_pipeline_deploys_staging_then_approval_then_prod(stack: Stack) -> None:
+def test_deploy_pipeline_is_the_one_road_to_prod_or_stops_at_staging(stack: Stack) -> None:
+    """GitHub Flow: staging, approval, then prod gets exactly what staging verified. Gitflow:
+    staging only, since the merge to main promotes (promote.yml): one road to prod either way."""
     pipe = pipeline(stack, config.CODEPIPELINE_DEPLOY)
     assert pipe["PipelineType"] == "V2"
     assert_source_is_the_uploaded_object(pipe)
+    variable = config.DEPLOY_ENV_VARIABLE
+    staging = ("DeployStaging", config.CODEBUILD_DEPLOY, {variable: "staging"})
+    if config.BRANCHING_MODEL == "gitflow":
+        assert [s["Name"] for s in pipe["Stages"]] == ["Source", "DeployStaging"]
+        assert build_actions(pipe) == [staging]
+        return
     assert [s["Name"] for s in pipe["Stages"]] == [
         "Source",
         "DeployStaging",
@@ -146,11 +154,17 @@ def test_deploy_pipeline_deploys_staging_then_approval_then_prod(stack: Stack) -
         "DeployProd",
     ]
     assert pipe["Stages"][2]["Actions"][0]["ActionTypeId"]["Provider"] == "Manual"
-    variable = config.DEPLOY_ENV_VARIABLE
-    assert build_actions(pipe) == [
-        (f"Deploy{env.title()}", config.CODEBUILD_DEPLOY, {variable: env})
-        for env in config.ENVIRONMENTS
-    ]
+    # The staging build exports the package it deployed (deploy --outputs); prod takes that one.
+    [staging_action] = pipe["Stages"][1]["Actions"]
+    namespace = staging_action["Namespace"]
+    spec = yaml.safe_load((ROOT / config.BUILDSPEC_DEPLOY).read_text(encoding="utf-8"))
+    assert "MODEL_PACKAGE_ARN" in spec["env"]["exported-variables"]
+    prod = (
+        "DeployProd",
+        config.CODEBUILD_DEPLOY,
+        {variable: "prod", "MODEL_PACKAGE_ARN": "#{" + namespace + ".MODEL_PACKAGE_ARN}"},
+    )
+    assert build_actions(pipe) == [staging, prod]
 
 
 def test_approved_packages_of_the_group_start_the_deploy_pipeline(stack: Stack) -> None:
@@ -226,7 +240,21 @@ def test_buildspecs_read_only_what_the_stack_defines(stack: Stack) -> None:
 def test_deploy_buildspec_deploys_the_pipeline_stage_env() -> None:
     spec = yaml.safe_load((ROOT / config.BUILDSPEC_DEPLOY).read_text(encoding="utf-8"))
     variable = config.DEPLOY_ENV_VARIABLE
-    assert f'python -m {config.PACKAGE} deploy --env "${variable}"' in commands(spec)
+    assert (
+        f'python -m {config.PACKAGE} deploy --env "${variable}" '
+        '${MODEL_PACKAGE_ARN:+--arn "$MODEL_PACKAGE_ARN"} --outputs build/deploy.env'
+    ) in commands(spec)
+    assert "source build/deploy.env" in commands(spec)
+
+
+def test_no_github_job_both_approves_and_deploys() -> None:
+    """Approving starts the deploy CodePipeline; a job that also deployed would race it."""
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for job in (yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"] or {}).values():
+            scripts = " ".join(step.get("run", "") for step in job.get("steps", []))
+            approves = "registry approve" in scripts
+            deploys = any(f" {c} " in f"{scripts} " for c in ("deploy", "rollback"))
+            assert not (approves and deploys), path.name
 
 
 def trust(stack: Stack, logical_id: str) -> dict[str, Any]:

@@ -123,7 +123,7 @@ class Script:
         )
         self.alarms()
 
-    def submit(self, policy: dict | None = None) -> None:
+    def submit(self, policy: dict | None = None, *, held_by_another: bool = False) -> None:
         arn = ENDPOINT_ARN.replace("endpoint/", "model/")
         self.sm_stub.add_response("create_model", {"ModelArn": arn})
         self.sm_stub.add_response(
@@ -140,6 +140,17 @@ class Script:
             },
             {"EndpointConfigName": NEW_CONFIG},
         )
+        if held_by_another:
+            # SageMaker's refusal when another change started between our look and our update.
+            self.sm_stub.add_client_error(
+                "update_endpoint",
+                service_error_code="ValidationException",
+                service_message=f'Cannot update in-progress endpoint "{ENDPOINT_ARN}".',
+            )
+            return
+        self.resubmit(policy)
+
+    def resubmit(self, policy: dict | None = None) -> None:
         expected = {
             "EndpointName": ENDPOINT,
             "EndpointConfigName": NEW_CONFIG,
@@ -152,7 +163,7 @@ class Script:
         self.endpoint(status, config_name, **extra)
         self.alarms(alarms)
 
-    def record_and_smoke(self, rows: int) -> None:
+    def record_and_smoke(self, rows: int, verified: bool = True) -> None:
         self.endpoint("InService", NEW_CONFIG)
         self.sm_stub.add_response("add_tags", {})
         self.sm_stub.add_response("add_tags", {})
@@ -161,6 +172,18 @@ class Script:
             "invoke_endpoint",
             {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
         )
+        if verified:
+            # The smoke test passed: the package is marked verified on this environment.
+            self.sm_stub.add_response(
+                "add_tags",
+                {},
+                {
+                    "ResourceArn": PACKAGE_ARN,
+                    "Tags": [
+                        {"Key": f"deploy:{ENV}:verified", "Value": f"{NOW:%Y-%m-%dT%H:%M:%SZ}"}
+                    ],
+                },
+            )
 
     def run(self, strategy: str, settings: shift.Settings | None = None) -> int:
         for stub in self.stubs:
@@ -335,11 +358,69 @@ def test_timeout_gives_up_at_the_maximum_execution_time_polling_at_most_6_a_minu
     assert all(seconds >= 10 for seconds in script.clock.sleeps[:-1])
 
 
-def test_concurrent_deploy_is_refused_before_anything_changes(script: Script) -> None:
+def test_a_change_in_progress_is_waited_for_then_the_deploy_goes_ahead(script: Script) -> None:
+    """One change per endpoint at a time, whoever started the other (the deploy CodePipeline,
+    which GitHub's concurrency group cannot see): wait for it, then decide afresh."""
+    script.endpoint("Updating", "pipeline-config")
+    script.endpoint("Updating", "pipeline-config")
+    script.preflight()
+    script.submit()
+    script.poll("Updating")
+    script.poll("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
+    assert script.run("canary") == ExitCode.OK
+    # It looked at most every 10-30 s while it waited.
+    assert script.clock.sleeps[:2] == [10.0, 15.0]
+    script.done()
+
+
+def test_a_change_that_started_first_is_waited_for_and_ours_submitted_again(
+    script: Script,
+) -> None:
+    """The race between our look and our UpdateEndpoint: SageMaker refuses the second change."""
+    script.preflight()
+    script.submit(held_by_another=True)
+    script.endpoint("Updating", "pipeline-config")
+    script.preflight()
+    script.resubmit()
+    script.poll("InService", NEW_CONFIG)
+    script.record_and_smoke(rows=smoke.SMOKE_ROWS)
+    assert script.run("canary") == ExitCode.OK
+    script.done()  # one model and one endpoint config, created once
+
+
+def test_waiting_for_another_change_gives_up_within_the_budget(
+    script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = shift.Settings()
+    worst = shift.worst_case_seconds("canary", 4, settings)
+    # A minute left after this deployment's worst case: the wait may use that and no more.
+    monkeypatch.setattr(config, "DEPLOY_WAIT_SECONDS", worst + 60)
+    # Looks at 0, 10, 25 and 47.5 s, and at 60 s, when the budget is spent.
+    for _ in range(5):
+        script.endpoint("Updating", "pipeline-config")
+    with pytest.raises(CliError, match="still Updating after 60s of waiting") as info:
+        script.run("canary", settings)
+    assert info.value.code == ExitCode.TIMED_OUT
+    assert "nothing was changed" in str(info.value)
+    assert script.clock.sleeps == [10.0, 15.0, 22.5, 12.5]
+    script.done()
+
+
+def test_a_dry_run_does_not_wait_and_is_refused(script: Script) -> None:
     script.endpoint("Updating")
     script.sm_stub.add_response("list_tags", {"Tags": []})
-    with pytest.raises(CliError, match="Updating: another deployment is in progress") as info:
-        script.run("canary")
+    lines: list[str] = []
+    with script.sm_stub, pytest.raises(CliError, match="Updating: another deployment") as info:
+        deploy.deploy(
+            ENV,
+            PACKAGE,
+            "canary",
+            shift.Settings(),
+            script.clients,
+            dry_run=True,
+            echo=lines.append,
+        )
     assert info.value.code == ExitCode.REFUSED
     script.done()
 

@@ -29,6 +29,11 @@ def add(commands: argparse._SubParsersAction) -> None:
         + ")",
     )
     p.add_argument("--dry-run", action="store_true", help="check and print the plan only")
+    p.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="write a MODEL_PACKAGE_ARN= line a shell can source: the package the endpoint serves",
+    )
     shift = p.add_argument_group("traffic shifting (defaults fit the fleet size)")
     shift.add_argument(
         "--canary-percent", type=int, help="canary share of capacity, 1-50 (default: 1 instance)"
@@ -86,12 +91,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Deploy an Approved package (default: the latest) to --env."""
-    from {{ cookiecutter.__package }}.promotion import registry
+    """Deploy an Approved package to --env: staging's default is the latest, prod's the one
+    staging verified (prod takes no other)."""
+    from {{ cookiecutter.__package }}.promotion import road
     from {{ cookiecutter.__package }}.promotion.deploy import deploy
     from {{ cookiecutter.__package }}.promotion.endpoint import Clients
+    from {{ cookiecutter.__package }}.training.execution import write_outputs
 
     clients = Clients()
-    package = registry.resolve_package(clients.sm, args.version, args.arn)
+    package = road.package_for(args.env, clients.sm, args.version, args.arn)
     strategy = args.strategy or config.default_strategy(args.env)
-    return deploy(args.env, package, strategy, settings_from(args), clients, dry_run=args.dry_run)
+    code = deploy(args.env, package, strategy, settings_from(args), clients, dry_run=args.dry_run)
+    # The deploy CodePipeline's prod stage deploys exactly this package (buildspec-deploy.yml).
+    if not args.dry_run:
+        write_outputs(args.outputs, {"MODEL_PACKAGE_ARN": package["ModelPackageArn"]})
+    return code

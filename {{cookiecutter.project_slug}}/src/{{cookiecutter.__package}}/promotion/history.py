@@ -19,6 +19,11 @@ TAG_HISTORY = "deploy:history"
 TAG_VALUE_MAX = 256
 
 
+def tag_verified(env: str) -> str:
+    """The package tag saying the version passed its smoke test on `env` (and when)."""
+    return f"deploy:{env}:verified"
+
+
 def history_value(previous: str, version: int) -> str:
     """The history tag with `version` first, trimmed to a tag value's 256 characters."""
     versions = [str(version)] + [v for v in previous.split() if v != str(version)]
@@ -60,3 +65,17 @@ def record(
         ],
     )
     return tags
+
+
+def mark_verified(sm: Any, package_arn: str, env: str, now: dt.datetime) -> None:
+    """Record on the package that it is InService on `env` and passed the smoke test there."""
+    sm.add_tags(
+        ResourceArn=package_arn,
+        Tags=[{"Key": tag_verified(env), "Value": f"{now:%Y-%m-%dT%H:%M:%SZ}"}],
+    )
+
+
+def verified(sm: Any, package_arn: str, env: str) -> bool:
+    """Whether the package was verified on `env` (see mark_verified)."""
+    pages = sm.get_paginator("list_tags").paginate(ResourceArn=package_arn)
+    return any(tag["Key"] == tag_verified(env) for page in pages for tag in page["Tags"])
