@@ -201,8 +201,8 @@ DEPLOY_JOB_SECONDS = DEPLOY_WAIT_SECONDS + 10 * 60  # GitHub timeout-minutes, Co
 GITHUB_SESSION_SECONDS = max(RETRAIN_JOB_SECONDS, DEPLOY_JOB_SECONDS)
 # The branches whose pushes start a retrain: the retrain role trusts exactly these (the token
 # subject `GITHUB_SUBJECT_PREFIX:ref:refs/heads/BRANCH`; the retrain job has no GitHub environment).
-# Under Gitflow, main does not retrain: a merge to main promotes the latest Approved model
-# (the one staging received) to prod, in the GitHub environment `prod` like every deploy job.
+# Under Gitflow, main does not retrain: a merge to main promotes to prod the version staging
+# verified (VERIFIED_BEFORE), in the GitHub environment `prod` like every deploy job.
 RETRAIN_BRANCHES = (INTEGRATION_BRANCH,)
 
 # The CloudFormation stack (infra/stack.yml) that creates all of the above: `make bootstrap`.
