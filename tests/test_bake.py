@@ -125,6 +125,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "endpoint",
                 "history",
                 "registry",
+                "road",
                 "rollback",
                 "shift",
                 "smoke",
