@@ -15,8 +15,9 @@ BOOTSTRAP = "run `make bootstrap` (it creates or updates the stack)"
 # configure-aws-credentials default). An account holds one OIDC provider per issuer URL.
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
-# The repository whose workflows may assume the roles, as GitHub writes it in the token subject.
-GITHUB_REPOSITORY = f"repo:{config.GITHUB_OWNER}/{config.GITHUB_REPO}"
+# The repository whose workflows may assume the roles, as GitHub writes it in the token subject
+# (config.GITHUB_SUBJECT_PREFIX: with the immutable IDs when they were baked in).
+GITHUB_REPOSITORY = config.GITHUB_SUBJECT_PREFIX
 
 
 # What deleting the stack leaves behind (DeletionPolicy Retain), by name: `teardown` deletes it.

@@ -19,6 +19,7 @@ auto-rollback. This module orchestrates:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -270,13 +271,13 @@ def deploy(
             echo(f"created model and endpoint config {resource}")
             # SageMaker reads the new config back with an eventually consistent read.
             until_visible(
-                lambda: clients.sm.describe_endpoint_config(EndpointConfigName=resource),
+                functools.partial(clients.sm.describe_endpoint_config, EndpointConfigName=resource),
                 f"endpoint config {resource}",
                 sleep=sleep,
             )
         try:
             until_visible(
-                lambda: submit(clients, name, resource, endpoint, policy, version),
+                functools.partial(submit, clients, name, resource, endpoint, policy, version),
                 f"endpoint config {resource}",
                 sleep=sleep,
             )
