@@ -204,7 +204,6 @@ def test_roles_follow_the_workflows_and_buildspecs(default_bake: BakedProject, s
         ("RetrainBuildRole", "pipeline start"),
         ("DeployBuildRole", "deploy --env staging"),
         ("DeployBuildRole", "deploy --env prod"),
-        ("GitHubDeployRoleStaging", "registry approve"),
         ("GitHubDeployRoleStaging", "deploy --env staging"),
         ("GitHubDeployRoleStaging", "rollback --env staging"),
         ("GitHubDeployRoleProd", "registry approve"),
@@ -220,7 +219,11 @@ def test_sagemaker_calls_on_behalf_of_the_execution_role_are_its_own(
     request = Request(
         "sagemaker",
         "CreateModelPackage",
-        {"ModelPackageGroupName": f"{project}-models"},
+        # The pipeline registers with the approval mode's status (the default bake's: manual).
+        {
+            "ModelPackageGroupName": f"{project}-models",
+            "ModelApprovalStatus": "PendingManualApproval",
+        },
         REGION,
         user_agent_extra=f"sagemaker-pipeline on-behalf-of/{project}-sagemaker-execution",
     )

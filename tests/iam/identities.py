@@ -1,8 +1,9 @@
 """Which role of the stack runs which command in AWS, read from the bake's own files.
 
 - A GitHub job that configures AWS credentials assumes the role its `role-to-assume` variable
-  names; `make bootstrap` prints each stack output's Description, which says which GitHub
-  variable (of the repository, or of one GitHub environment) to set to it. A job bound to
+  names (or the setup action's `aws-role`, which it passes on); `make bootstrap` prints each
+  stack output's Description, which says which GitHub variable (of the repository, or of one
+  GitHub environment) to set to it. A job bound to
   `environment: X` reads environment X's variable (an environment variable overrides the
   repository's: GitHub docs, "Variables", precedence). `${{ inputs.name }}` environments count
   once per option of the workflow_dispatch input.
@@ -26,6 +27,7 @@ import yaml
 from iam.records import Invocation, invocation_of
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+SETUP_ACTION = "$/.github/actions/setup"
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,18 @@ def workflow_runners(root: Path, stack: Any, package: str) -> Iterator[Runner]:
         workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
         for job_id, job in workflow.get("jobs", {}).items():
             steps = job.get("steps", [])
+            # The role comes from configure-aws-credentials' role-to-assume, or from the
+            # repository's setup action (.github/actions/setup), which passes aws-role to it.
             logins = [
                 i
                 for i, s in enumerate(steps)
                 if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+                or (s.get("uses") == SETUP_ACTION and (s.get("with") or {}).get("aws-role"))
             ]
             if not logins:
                 continue
-            role_expression = EXPRESSION.fullmatch(steps[logins[0]]["with"]["role-to-assume"])
+            login = steps[logins[0]]["with"]
+            role_expression = EXPRESSION.fullmatch(login.get("role-to-assume") or login["aws-role"])
             variable = re.fullmatch(
                 r"vars\.(\w+)", role_expression.group(1) if role_expression else ""
             )

@@ -41,6 +41,8 @@ class Need:
     fields: ARN template placeholder -> request parameter holding its value.
     arn: a request parameter that holds the whole ARN instead.
     each: a list parameter; the need applies once per item (its value in `fields` is "*").
+    context: condition key -> the request parameter that sets it (the reference lists the
+    action's condition keys), e.g. sagemaker:ModelApprovalStatus from ModelApprovalStatus.
     """
 
     action: str
@@ -48,6 +50,7 @@ class Need:
     fields: Mapping[str, str] = field(default_factory=dict)
     arn: str | None = None
     each: str | None = None
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 def _s3(action: str, kind: str = "object") -> Need:
@@ -62,6 +65,7 @@ def _sm(action: str, kind: str, name: str | None = None) -> Need:
 
 
 EXECUTION_ARN = "PipelineExecutionArn"
+APPROVAL_STATUS = "sagemaker:ModelApprovalStatus"
 
 # (botocore service name, operation) -> what IAM authorizes. Operations whose action has another
 # name say so in a comment with the page that says it.
@@ -106,10 +110,24 @@ OPERATIONS: dict[tuple[str, str], tuple[Need, ...]] = {
     ("sagemaker", "DescribeModelPackage"): (
         Need("sagemaker:DescribeModelPackage", "model-package", arn="ModelPackageName"),
     ),
+    # Both take the condition key sagemaker:ModelApprovalStatus from the request: only the prod
+    # GitHub role may approve, and the pipeline registers only with the approval mode's status.
     ("sagemaker", "UpdateModelPackage"): (
-        Need("sagemaker:UpdateModelPackage", "model-package", arn="ModelPackageArn"),
+        Need(
+            "sagemaker:UpdateModelPackage",
+            "model-package",
+            arn="ModelPackageArn",
+            context={APPROVAL_STATUS: "ModelApprovalStatus"},
+        ),
     ),
-    ("sagemaker", "CreateModelPackage"): (_sm("CreateModelPackage", "model-package-group"),),
+    ("sagemaker", "CreateModelPackage"): (
+        Need(
+            "sagemaker:CreateModelPackage",
+            "model-package-group",
+            {"ModelPackageGroupName": "ModelPackageGroupName"},
+            context={APPROVAL_STATUS: "ModelApprovalStatus"},
+        ),
+    ),
     ("sagemaker", "DescribeModelPackageGroup"): (
         _sm("DescribeModelPackageGroup", "model-package-group"),
     ),
@@ -206,6 +224,16 @@ def need_permissions(
     need: Need, params: Mapping[str, Any], base: Mapping[str, str]
 ) -> Iterator[Permission]:
     """The permissions one row yields for one request's parameters."""
+    for permission in _need_permissions(need, params, base):
+        context = tuple(
+            (key, str(params[param])) for key, param in need.context.items() if param in params
+        )
+        yield Permission(permission.action, permission.resource, context)
+
+
+def _need_permissions(
+    need: Need, params: Mapping[str, Any], base: Mapping[str, str]
+) -> Iterator[Permission]:
     if need.resource_type is None and need.arn is None:
         yield Permission(need.action, "*")
         return

@@ -356,9 +356,13 @@ def test_roles_reach_the_names_the_scripts_use(stack: Stack) -> None:
         assert ("sagemaker:UpdateModelPackage", packages) in deploy
         alarms = f"arn:{config.PARTITION}:cloudwatch:{region}:{account}:alarm:{project}-{env}-*"
         assert ("cloudwatch:DescribeAlarms", alarms) in deploy
-        # The other environment's endpoint is out of reach.
+        # The other environment's endpoint is out of reach, but for prod reading (not changing)
+        # what staging serves: prod takes only the version staging verified.
         other = [e for e in config.ENVIRONMENTS if e != env]
-        assert not any(config.endpoint_name(o) in r for o in other for _, r in deploy)
+        reach = {(a, r) for a, r in deploy for o in other if config.endpoint_name(o) in r}
+        readable = {"sagemaker:DescribeEndpoint", "sagemaker:ListTags"}
+        staging = f"{sagemaker}:endpoint/{config.endpoint_name('staging')}"
+        assert reach == ({(a, staging) for a in readable} if env == "prod" else set())
 
 
 def test_no_allow_statement_grants_a_wildcard_action(stack: Stack) -> None:
