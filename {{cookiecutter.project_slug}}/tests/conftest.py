@@ -9,6 +9,7 @@ import pytest
 from request_validation import enforced
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.infra import github_checks
 
 # The scikit-learn image's request handler pins Flask 1.1.1 and Werkzeug 2.0.3, which cannot
 # install beside moto: `make test-compat` runs this file in the image's versions, without this
@@ -44,6 +45,8 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # No instance-metadata lookups for credentials or region.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    # doctor's GitHub side asks gh, which would reach GitHub: in tests there is no gh.
+    monkeypatch.setattr(github_checks, "GH", "gh-is-not-run-by-tests")
 
 
 @pytest.fixture(autouse=True)

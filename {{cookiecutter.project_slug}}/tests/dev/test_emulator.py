@@ -216,7 +216,7 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> N
 def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: Path) -> None:
     """One road to prod: a version staging deployed and smoke-tested, by default the one it
     serves, never merely the latest Approved."""
-    model, _ = _model()
+    model = _model()
     url = _upload(model, "models/run-4/model.tar.gz")
     first = _new_version(url, "commit-1")
     # Approved, but staging has verified nothing yet: prod takes nothing.

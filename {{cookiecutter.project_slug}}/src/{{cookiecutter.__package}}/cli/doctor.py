@@ -13,7 +13,9 @@ def add(commands: argparse._SubParsersAction) -> None:
         description="Check, reading only, that the credentials are for this project's account "
         "and that the stack, its outputs, the GitHub roles and their trust, the source "
         "bucket's versioning, the rollback alarms, the model package group, both CodePipelines "
-        "and the serving image are there and wired as config.py says. One line per check: "
+        "and the serving image are there and wired as config.py says; with the gh CLI logged "
+        "in, also the GitHub variables, the environments' branch policies and reviewers, and "
+        "the OIDC subject form. One line per check: "
         "PASS, FAIL (with what to do) or SKIP; exit 8 when any check fails.",
     )
     p.set_defaults(handler=run)
@@ -21,9 +23,9 @@ def add(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run every check; exit 0 when all pass, 8 (not set up) when any fails."""
-    from {{ cookiecutter.__package }}.infra import aws_checks, doctor
+    from {{ cookiecutter.__package }}.infra import aws_checks, doctor, github_checks
 
-    results = doctor.run(aws_checks.CHECKS, doctor.Context())
+    results = doctor.run(aws_checks.CHECKS + github_checks.checks(), doctor.Context())
     counts = {status: sum(r.status is status for r in results) for status in doctor.Status}
     words = {
         doctor.Status.PASS: "passed",

@@ -30,7 +30,7 @@ class Status(enum.Enum):
 
     PASS = enum.auto()
     FAIL = enum.auto()
-    SKIP = enum.auto()  # not checked, because a check it needs failed
+    SKIP = enum.auto()  # not checked: a check it needs did not pass, or a tool is missing
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def run(
     for check in checks:
         blocked = [name for name in check.requires if name in not_passed]
         if blocked:
-            found = [Result(check.name, Status.SKIP, f"not checked: {', '.join(blocked)} failed")]
+            found = [
+                Result(check.name, Status.SKIP, f"not checked: {', '.join(blocked)} did not pass")
+            ]
         else:
             found = []
             try:
