@@ -69,13 +69,23 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/infra/test_github_environments.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
-        # Checking the AWS side (`doctor`) and removing it (`teardown`).
+        # Checking the AWS and GitHub sides (`doctor`) and removing the AWS side (`teardown`).
         *(
             f"{src}/infra/{name}.py"
-            for name in ("__init__", "aws_checks", "doctor", "image", "stack", "teardown", "trust")
+            for name in (
+                "__init__",
+                "aws_checks",
+                "doctor",
+                "github_checks",
+                "image",
+                "stack",
+                "teardown",
+                "trust",
+            )
         ),
         "tests/infra/conftest.py",
         "tests/infra/test_doctor.py",
+        "tests/infra/test_github_checks.py",
         "tests/infra/test_expected.py",
         "tests/infra/test_teardown.py",
         # The ML steps, the sample data and the local flow.
