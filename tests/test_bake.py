@@ -61,7 +61,9 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "infra/stack.yml",
         "infra/bootstrap.sh",
         "tests/infra/test_bootstrap.py",
-        # Which OIDC subject form `make bootstrap` gives the stack, and its test.
+        # Which OIDC subject form `make bootstrap` gives the stack, and its test; what it shares
+        # with the next script (GitHub's API through gh).
+        "infra/gh.py",
         "infra/github_ids.py",
         "tests/infra/test_github_ids.py",
         # The GitHub environments' branch policies and reviewers (`make github-environments`).

@@ -16,30 +16,12 @@ says so. Standard library and the gh CLI only. Exits 2 with one line when it can
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-
-class Refused(Exception):
-    """What GitHub or the arguments refused; printed as one line."""
-
-
-def gh_api(path: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
-    """One call of GitHub's REST API through the gh CLI; the JSON answer (None when empty)."""
-    result = subprocess.run(  # noqa: S603 - a fixed argv; the path is built from validated names
-        ["gh", "api", "-X", method, path, *(["--input", "-"] if body is not None else [])],  # noqa: S607
-        input=json.dumps(body) if body is not None else None,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Refused(f"gh api -X {method} {path} failed: {reason}")
-    return json.loads(result.stdout) if result.stdout.strip() else None
+from gh import Refused, gh_api, report
 
 
 def branch_policies(integration: str) -> dict[str, str]:
@@ -91,18 +73,16 @@ def main(argv: list[str]) -> int:
         )
         return 2
     owner, repo, integration, *logins = argv
-    try:
+
+    def lines() -> Iterator[str]:
         if shutil.which("gh") is None:
             raise Refused("the gh CLI is needed (installed and logged in: gh auth login)")
         users = [gh_api(f"users/{login}") for login in logins] or [gh_api("user")]
         reviewers = [int(user["id"]) for user in users]
         for env, branch in branch_policies(integration).items():
-            for line in protect(owner, repo, env, branch, reviewers if env == "prod" else []):
-                print(line)
-    except Refused as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+            yield from protect(owner, repo, env, branch, reviewers if env == "prod" else [])
+
+    return report(lines)
 
 
 if __name__ == "__main__":

@@ -16,31 +16,13 @@ runs before any environment exists. Exits 2 with one line on stderr when it cann
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 import sys
 
+from gh import Refused, gh_api, report
+
 GITHUB_ID = re.compile(r"[1-9][0-9]*")
-
-
-class Refused(Exception):
-    """Why the subject form cannot be told; printed as one line."""
-
-
-def gh_api(path: str) -> dict:
-    """One GET of GitHub's REST API through the gh CLI."""
-    result = subprocess.run(  # noqa: S603 - a fixed argv; the path is built from validated names
-        ["gh", "api", path],  # noqa: S607 - gh from PATH, as the user runs it
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Refused(f"gh api {path} failed: {reason}")
-    return json.loads(result.stdout)
 
 
 def overrides(owner: str, repo: str, owner_id: str = "", repo_id: str = "") -> str:
@@ -87,12 +69,7 @@ def main(argv: list[str]) -> int:
     if len(argv) not in (2, 4):
         print("usage: github_ids.py OWNER REPO [OWNER_ID REPO_ID]", file=sys.stderr)
         return 2
-    try:
-        print(overrides(*argv))
-    except Refused as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return report(lambda: [overrides(*argv)])
 
 
 if __name__ == "__main__":
