@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +167,8 @@ def recording_env(root: Path, record: Path) -> dict[str, str]:
     }
 
 
-# One line of figures per IAM evaluation in this session, printed at its end.
+# The IAM figures of the test running now; each test's report carries them (user_properties),
+# so the session's end prints them whichever worker ran the test (pytest-xdist).
 IAM_SUMMARIES: list[str] = []
 
 
@@ -182,11 +184,28 @@ def assert_authorized(root: Path, record: Path, label: str) -> iam_evaluation.Re
     return report
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """Move the IAM figures a test produced onto its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and IAM_SUMMARIES:
+        report.user_properties.extend(("iam", line) for line in IAM_SUMMARIES)
+        IAM_SUMMARIES.clear()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The IAM check's figures: requests, identities and permissions evaluated."""
-    if IAM_SUMMARIES:
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for key, value in getattr(report, "user_properties", ())
+        if key == "iam"
+    ]
+    if lines:
         terminalreporter.section("IAM authorization (tests/iam)")
-        for line in IAM_SUMMARIES:
+        for line in sorted(lines):
             terminalreporter.write_line(line)
 
 
@@ -260,7 +279,18 @@ def baked(bake_only: BakedProject, shared_venv: Path) -> BakedProject:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that needs the baked project's environment is slow: `make test-fast` skips it."""
+    """A test that needs the baked project's environment is slow: `make test-fast` skips it.
+
+    `make test` runs on every core (pytest-xdist, --dist loadgroup): a combination's tests form
+    one group, so its bake and baked suite are made once, on one worker; the other tests group
+    by module, so a module's fixtures are made once too.
+    """
     for item in items:
         if "shared_venv" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+        values = getattr(getattr(item, "callspec", None), "params", {}).values()
+        group = next(
+            (c.id for c in COMBINATIONS if any(value is c.values[0] for value in values)),
+            item.nodeid.split("::")[0],
+        )
+        item.add_marker(pytest.mark.xdist_group(group))
