@@ -205,7 +205,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     ]
     if lines:
         terminalreporter.section("IAM authorization (tests/iam)")
-        for line in sorted(lines):
+        for line in lines:
             terminalreporter.write_line(line)
 
 
