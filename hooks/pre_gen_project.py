@@ -40,6 +40,7 @@ ANSWERS = dict(
     ["training_instance_type", cookiecutter.training_instance_type],
     ["endpoint_instance_type", cookiecutter.endpoint_instance_type],
     ["endpoint_instance_count", cookiecutter.endpoint_instance_count],
+    ["data_capture_percent", cookiecutter.data_capture_percent],
     ["python_version", cookiecutter.python_version],
 ] | tojson }}"""
     )
@@ -270,6 +271,15 @@ def _endpoint_instance_count(answers: dict) -> str | None:
             "traffic needs at least 2 instances"
         )
     return None
+
+
+@check("data_capture_percent")
+def _data_capture_percent(answers: dict) -> str | None:
+    text = answers["data_capture_percent"]
+    # DataCaptureConfig.InitialSamplingPercentage: an integer from 0 to 100 (SageMaker API).
+    if text.isdigit() and 0 <= int(text) <= 100:
+        return None
+    return f"{text!r} must be a whole number from 0 to 100 (0 turns data capture off)"
 
 
 def problems(answers: dict) -> dict[str, str]:

@@ -58,8 +58,10 @@ COMBINATIONS = [
             "endpoint_instance_count": "1",
             "python_version": "3.12",
             "gate_metric": "roc_auc",
+            # Data capture off: deploys capture nothing, and the story says so.
+            "data_capture_percent": "0",
         },
-        id="github-flow-all-at-once-automatic-1-instance-py312-roc-auc",
+        id="github-flow-all-at-once-automatic-1-instance-py312-roc-auc-no-capture",
     ),
     pytest.param(
         {

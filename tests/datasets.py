@@ -87,7 +87,7 @@ def noise(rng: random.Random) -> tuple[list[str], Rows]:
 DATASETS = {
     "github-flow-canary-manual": (noise, "transactions.csv", {"TARGET_COLUMN": "fraud"}, False),
     "gitflow-linear-automatic-accuracy": (clean, "churn.csv", {"TARGET_COLUMN": "churned"}, True),
-    "github-flow-all-at-once-automatic-1-instance-py312-roc-auc": (
+    "github-flow-all-at-once-automatic-1-instance-py312-roc-auc-no-capture": (
         messy,
         "subscriptions.csv",
         {"TARGET_COLUMN": "subscribed", "DROP_COLUMNS": ("customer_id",)},

@@ -69,6 +69,9 @@ def test_defaults_pass(tmp_path: Path) -> None:
         ({"endpoint_instance_type": "ml.m5"}, "endpoint_instance_type 'ml.m5'"),
         ({"endpoint_instance_count": "0"}, "endpoint_instance_count '0' must be a whole number"),
         ({"endpoint_instance_count": "two"}, "endpoint_instance_count 'two'"),
+        ({"data_capture_percent": "101"}, "data_capture_percent '101' must be a whole number"),
+        ({"data_capture_percent": "-1"}, "data_capture_percent '-1'"),
+        ({"data_capture_percent": "12.5"}, "data_capture_percent '12.5'"),
         (
             {"endpoint_instance_count": "1", "deployment_strategy": "canary"},
             "too small for deployment_strategy canary",
@@ -123,6 +126,12 @@ def test_bad_answer_is_one_clear_line(tmp_path: Path, answers: dict, message: st
 
 def test_github_ids_are_optional_together(tmp_path: Path) -> None:
     result = run_hook(tmp_path, github_owner_id="583231", github_repo_id="1296269")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("percent", ["0", "1", "100"])
+def test_data_capture_percent_takes_0_to_100(tmp_path: Path, percent: str) -> None:
+    result = run_hook(tmp_path, data_capture_percent=percent)
     assert result.returncode == 0, result.stderr
 
 
