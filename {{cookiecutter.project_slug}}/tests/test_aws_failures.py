@@ -48,6 +48,9 @@ AWS_COMMANDS = {
     "deploy": ["deploy", "--env", "staging", "--poll-seconds", "0.01"],
     "rollback": ["rollback", "--env", "staging", "--poll-seconds", "0.01"],
     "teardown": ["teardown", "--yes"],
+    "monitor schedule": ["monitor", "schedule", "--env", "prod"],
+    "monitor status": ["monitor", "status", "--env", "prod"],
+    "monitor check": ["monitor", "check", "--env", "prod"],
 }
 # doctor reports every failure on its own check's line (test_doctor_says_each_failure_once).
 REPORTS = {"doctor"}

@@ -46,6 +46,28 @@ TRAINING_INSTANCE_TYPE = "{{ cookiecutter.training_instance_type }}"
 ENDPOINT_INSTANCE_TYPE = "{{ cookiecutter.endpoint_instance_type }}"
 ENDPOINT_INSTANCE_COUNT = {{ cookiecutter.endpoint_instance_count | int }}
 
+# ---- Monitoring: what the endpoints capture, and what watches it ------------------------------
+# The share of requests (and their responses) every endpoint config captures to S3, in percent
+# (DataCaptureConfig.InitialSamplingPercentage); 0 turns capture off.
+DATA_CAPTURE_PERCENT = {{ cookiecutter.data_capture_percent | int }}
+# Captured data lands under s3://<ARTIFACT_BUCKET>/<DATA_CAPTURE_PREFIX>/<endpoint>/<variant>/
+# yyyy/mm/dd/hh/ (SageMaker's layout); the stack expires it after DATA_CAPTURE_DAYS.
+DATA_CAPTURE_PREFIX = "data-capture"
+DATA_CAPTURE_DAYS = 30
+# Where `monitor schedule`'s hourly data-quality jobs write their reports, per endpoint.
+MONITORING_REPORTS_PREFIX = "monitoring-reports"
+# SageMaker's hourly schedule (ScheduleConfig.ScheduleExpression, CreateMonitoringSchedule).
+MONITORING_SCHEDULE_EXPRESSION = "cron(0 * ? * * *)"
+MONITORING_INSTANCE_TYPE = "ml.m5.large"
+# What the baseline step writes (Model Monitor's file names) and the pipeline attaches to each
+# registered version as its DriftCheckBaselines.ModelDataQuality.
+BASELINE_STATISTICS = "statistics.json"
+BASELINE_CONSTRAINTS = "constraints.json"
+# The largest distance between the baseline's and the live distribution of a numeric feature
+# before it is a violation: constraints.json's monitoring_config.distribution_constraints
+# comparison_threshold (Model Monitor's default, 0.1).
+DRIFT_THRESHOLD = 0.1
+
 # The SageMaker scikit-learn image every step runs in (processing, training, serving), and the
 # scikit-learn it ships. The step code must work on that version: `make test-compat` checks.
 SKLEARN_FRAMEWORK_VERSION = "1.4-2-py312"
@@ -118,6 +140,7 @@ PREPROCESS_OPTIONS: dict[str, object] = {
     **({"drop": ",".join(DROP_COLUMNS)} if DROP_COLUMNS else {}),
 }
 TRAIN_OPTIONS: dict[str, object] = {"target": TARGET_COLUMN, "seed": RANDOM_SEED, **HYPERPARAMETERS}
+BASELINE_OPTIONS: dict[str, object] = {"target": TARGET_COLUMN, "drift-threshold": DRIFT_THRESHOLD}
 EVALUATE_OPTIONS: dict[str, object] = {
     "target": TARGET_COLUMN,
     "task": TASK,
@@ -248,6 +271,21 @@ def alarm_names(env: str) -> dict[str, str]:
         "4xx": f"{endpoint}-invocation-4xx-errors",
         "latency": f"{endpoint}-model-latency",
     }
+
+
+def data_capture_uri() -> str:
+    """Where every endpoint captures to; SageMaker adds <endpoint>/<variant>/yyyy/mm/dd/hh/."""
+    return f"s3://{ARTIFACT_BUCKET}/{DATA_CAPTURE_PREFIX}"
+
+
+def monitoring_schedule_name(env: str) -> str:
+    """The hourly data-quality monitoring schedule of one environment's endpoint."""
+    return f"{endpoint_name(env)}-data-quality"
+
+
+def drift_alarm_name(env: str, part: int) -> str:
+    """One of the alarms on the schedule's drift metrics (an alarm reads at most 10 metrics)."""
+    return f"{endpoint_name(env)}-data-drift-{part}"
 
 
 # What each rollback alarm watches (SageMaker's endpoint metrics, namespace AWS/SageMaker).

@@ -21,6 +21,8 @@ class ExitCode(enum.IntEnum):
     NOT_SET_UP = 8  # something the command needs is missing; the message names what creates it
     AWS_ACCESS = 9  # AWS refused the caller: no, expired or invalid credentials, or access denied
     AWS_UNREACHABLE = 10  # AWS could not be reached, or kept throttling; try again later
+    DRIFTED = 11  # `monitor check`: the captured traffic violates the served version's baseline
+    NOTHING_TO_CHECK = 12  # `monitor check`: no baseline on the served version, or no capture
 
 
 class CliError(Exception):

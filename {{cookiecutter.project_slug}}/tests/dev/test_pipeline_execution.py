@@ -27,6 +27,7 @@ from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import ExitCode
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
 from {{ cookiecutter.__package }}.training.interface import (
+    BASELINE,
     EVALUATE,
     EVALUATION_REPORT,
     FAIL,
@@ -145,12 +146,18 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     result = run(aws.upserted, tmp_path, capsys)
     assert result.code == ExitCode.OK, result.err
     assert result.described["PipelineExecutionStatus"] == "Succeeded"
-    assert [s["StepName"] for s in result.steps] == [PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER]
+    names = [s["StepName"] for s in result.steps]
+    # Train and Baseline both need only Preprocess: they start together, in either order.
+    assert [names[0], sorted(names[1:3]), *names[3:]] == [
+        PREPROCESS, sorted([TRAIN, BASELINE]), EVALUATE, GATE, REGISTER,
+    ]  # fmt: skip
     for step in result.steps:
         assert step["StepStatus"] == "Succeeded"
         assert step["StartTime"] <= step["EndTime"]
-    for earlier, later in zip(result.steps, result.steps[1:], strict=False):
-        assert earlier["EndTime"] <= later["StartTime"]  # each one needs the one before
+    needs = [(PREPROCESS, TRAIN), (PREPROCESS, BASELINE), (TRAIN, EVALUATE), (EVALUATE, GATE),
+             (GATE, REGISTER), (BASELINE, REGISTER)]  # fmt: skip
+    for earlier, later in needs:
+        assert result.step(earlier)["EndTime"] <= result.step(later)["StartTime"]
     assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "True"}}
     assert "step Register: Succeeded" in result.out
 
@@ -183,6 +190,15 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
         "commit": COMMIT,
         config.GATE_METRIC: str(score),
     }
+    # The version carries its own data-quality baseline: this run's Baseline job's files, of
+    # the features the model was trained on.
+    quality = package["DriftCheckBaselines"]["ModelDataQuality"]
+    for kind, name in (("Statistics", config.BASELINE_STATISTICS),
+                       ("Constraints", config.BASELINE_CONSTRAINTS)):  # fmt: skip
+        assert quality[kind]["ContentType"] == "application/json"
+        assert quality[kind]["S3Uri"].endswith(f"/{execution_id}/{BASELINE}/baseline/{name}")
+    constraints = json.loads(s3_object(quality["Constraints"]["S3Uri"]))
+    assert [f["name"] for f in constraints["features"]] == list(trained.feature_names_in_)
 
 
 def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(

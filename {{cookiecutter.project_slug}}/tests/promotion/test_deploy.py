@@ -17,6 +17,7 @@ from botocore.stub import ANY, Stubber
 
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.monitoring import capture
 from {{ cookiecutter.__package }}.promotion import (
     deploy,
     endpoint,
@@ -129,6 +130,13 @@ class Script:
         self.sm_stub.add_response(
             "create_endpoint_config",
             {"EndpointConfigArn": ENDPOINT_ARN.replace("endpoint/", "endpoint-config/")},
+            # Every strategy's config, and a rollback's, captures as config.py says.
+            {
+                "EndpointConfigName": NEW_CONFIG,
+                "ProductionVariants": ANY,
+                "Tags": ANY,
+                **capture.capture_config(),
+            },
         )
         self.sm_stub.add_response(
             "describe_endpoint_config",
@@ -184,6 +192,13 @@ class Script:
                     ],
                 },
             )
+        # No monitoring schedule: nothing to re-point, and the deploy succeeds all the same.
+        self.sm_stub.add_client_error(
+            "describe_monitoring_schedule",
+            "ResourceNotFound",
+            f"Monitoring schedule {config.monitoring_schedule_name(ENV)} does not exist",
+            expected_params={"MonitoringScheduleName": config.monitoring_schedule_name(ENV)},
+        )
 
     def run(self, strategy: str, settings: shift.Settings | None = None) -> int:
         for stub in self.stubs:

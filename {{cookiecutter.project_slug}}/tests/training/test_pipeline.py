@@ -91,10 +91,25 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     assert [s["Name"] for s in definition["Steps"]] == [
         interface.PREPROCESS,
         interface.TRAIN,
+        interface.BASELINE,
         interface.EVALUATE,
         interface.GATE,
     ]
     steps = steps_by_name(definition)
+    # The baseline is of the training rows, and the registered version carries it.
+    baseline_inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in steps[interface.BASELINE]["Arguments"]["ProcessingInputs"]
+    }
+    assert baseline_inputs == {
+        "train": {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    }
+    quality = steps[interface.REGISTER]["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]
+    baseline_uri = {
+        "Get": "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    for kind, name in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
+        assert quality[kind]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [baseline_uri, name]}}
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
         for c in steps[interface.TRAIN]["Arguments"]["InputDataConfig"]

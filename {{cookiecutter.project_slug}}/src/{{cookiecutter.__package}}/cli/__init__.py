@@ -21,6 +21,7 @@ COMMANDS = (
     "registry",
     "deploy",
     "rollback",
+    "monitor",
     "doctor",
     "teardown",
     "story",

@@ -23,6 +23,10 @@ request:
   model.tar.gz and answers through the serving hooks (model_fn, transform_fn) of its
   code/inference.py, else this package's steps/inference.py, with the status codes the
   scikit-learn image gives (invocations.py); a 4xx or 5xx reaches the client as a ModelError.
+- Data capture: an answered invocation of an endpoint whose config has a DataCaptureConfig is
+  written to the emulated S3 in SageMaker's JSON Lines format and layout (capture.py).
+- Monitoring schedules (Create, Describe, Update, Delete, List executions), which moto lacks:
+  kept as SageMaker describes them; no job runs on the hour (schedules.py).
 - AddTags / ListTags on versioned model packages, whose ARNs moto cannot parse, and
   DeleteModelPackage, which moto lacks.
 
@@ -60,8 +64,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.dev import archive, emulated_stack, invocations
+from {{ cookiecutter.__package }}.dev import archive, capture, emulated_stack, invocations
 from {{ cookiecutter.__package }}.dev.pipelines import PipelineExecutions
+from {{ cookiecutter.__package }}.dev.schedules import MonitoringSchedules
 
 HOST = "127.0.0.1"
 # Long enough for a deploy to see the endpoint Updating, short enough for a story in seconds.
@@ -101,6 +106,7 @@ class Extensions:
         self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
         self.polls: dict[str, int] = {}  # endpoint name -> DescribeEndpoint calls in its shift
         self.pipelines = PipelineExecutions(FAKE_CREDENTIALS["aws_secret_access_key"], workdir)
+        self.schedules = MonitoringSchedules()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -115,6 +121,10 @@ class Extensions:
             "SageMaker.DeleteModelPackage": self.delete_model_package,
             "SageMaker.CreateModel": self.refuse_an_existing_name,
             "SageMaker.CreateEndpointConfig": self.refuse_an_existing_name,
+            **dict.fromkeys(
+                (f"SageMaker.{op}" for op in MonitoringSchedules.OPERATIONS),
+                self.monitoring_schedules,
+            ),
         }.get(target)
         if target == "SageMaker.DescribeEndpoint":
             self._count_poll(environ)
@@ -301,6 +311,20 @@ class Extensions:
         except LookupError as error:
             raise _AwsError("ResourceNotFound", str(error)) from None
 
+    # ---- monitoring schedules ----------------------------------------------------------------
+
+    def monitoring_schedules(self, request: Request) -> Response:
+        """The monitoring-schedule operations, which moto lacks (schedules.py)."""
+        account, region = self._scope(request)
+        operation = request.headers.get("X-Amz-Target", "").split(".", 1)[1]
+        params = json.loads(request.get_data() or b"{}")
+        try:
+            return _json(self.schedules.call(operation, params, account, region))
+        except LookupError as error:
+            raise _AwsError("ResourceNotFound", str(error.args[0])) from None
+        except ValueError as error:
+            raise _AwsError("ValidationException", str(error)) from None
+
     # ---- tags on versioned model packages ---------------------------------------------------
 
     def add_package_tags(self, request: Request) -> Response | None:
@@ -357,7 +381,8 @@ class Extensions:
                 raise _AwsError(
                     "ValidationException", f"Endpoint {name} of account {account} not found."
                 )
-            variants = backend.endpoint_configs[endpoint.endpoint_config_name].production_variants
+            endpoint_config = backend.endpoint_configs[endpoint.endpoint_config_name]
+            variants = endpoint_config.production_variants
             model = backend._models.get(variants[0]["ModelName"])
         url = (model.primary_container or {}).get("ModelDataUrl", "") if model else ""
         loaded = self._load(account, url)
@@ -366,6 +391,15 @@ class Extensions:
         status, body, content_type = invocations.answer(*loaded, request)
         if status >= 400:
             return invocations.model_error(status, body, name, account, region)
+        # The answered request, as the endpoint config's DataCaptureConfig asks (capture.py).
+        capture.write(
+            s3_backends[account]["aws"],
+            endpoint_config.data_capture_config,
+            name,
+            variants[0]["VariantName"],
+            (request.get_data(), request.headers.get("Content-Type") or invocations.JSON),
+            (body, content_type),
+        )
         return Response(
             body,
             status=status,

@@ -29,6 +29,7 @@ from typing import Any
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.github import write_job_summary
+from {{ cookiecutter.__package }}.monitoring import capture, schedule
 from {{ cookiecutter.__package }}.promotion import history, smoke, timeline
 from {{ cookiecutter.__package }}.promotion.endpoint import (
     IN_PROGRESS,
@@ -189,6 +190,8 @@ def create_model_and_config(
                 "InitialVariantWeight": 1.0,
             }
         ],
+        # Every config captures requests and responses, rollbacks' too (monitoring/capture.py).
+        **capture.capture_config(),
         Tags=common_tags(version),
     )
     return resource
@@ -339,6 +342,8 @@ def deploy(
         raise
     echo(f"smoke test passed: {len(predictions)} predictions")
     history.mark_verified(clients.sm, arn, env, now())
+    # A monitoring schedule, when there is one, now compares traffic with this version's baseline.
+    schedule.repoint(clients.sm, env, package, echo)
     write_job_summary("\n".join([*summary, f"| Smoke test | passed ({len(predictions)} rows) |"]))
     return ExitCode.OK
 

@@ -1,4 +1,4 @@
-"""The SageMaker pipeline definition: Preprocess -> Train -> Evaluate -> gate -> Register | Fail.
+"""The SageMaker pipeline: Preprocess -> Train, Baseline -> Evaluate -> gate -> Register | Fail.
 
 The only module that imports the SageMaker SDK (about 3 s and most of the install), inside the
 functions that build the pipeline. The step code is the package's `steps/` directory, the same
@@ -18,6 +18,7 @@ from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.training import sdk
 from {{ cookiecutter.__package }}.training.interface import (
+    BASELINE,
     EVALUATE,
     EVALUATION_REPORT,
     FAIL,
@@ -57,9 +58,18 @@ def image_uri() -> str:
     )
 
 
+def monitor_image_uri() -> str:
+    """SageMaker Model Monitor's analyzer image in this region (what a data-quality job runs)."""
+    sdk.prepare_environment()
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve(framework="model-monitor", region=config.AWS_REGION)
+
+
 def build_pipeline(session: PipelineSession) -> Pipeline:
     """The pipeline object: parameters, the four steps, the gate and its two branches."""
     sdk.prepare_environment()
+    from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.metadata_properties import MetadataProperties
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.processing import ScriptProcessor
@@ -173,6 +183,26 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
     train = TrainingStep(name=TRAIN, step_args=trainer.train())
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
 
+    # Model Monitor's statistics.json and constraints.json of the training rows, attached to the
+    # registered version below, so that monitoring compares live traffic with what this very
+    # model learnt from (a plain processing step: see docs/design-decisions.md, "Monitoring").
+    data_baseline = ProcessingStep(
+        name=BASELINE,
+        step_args=processor(BASELINE).run(
+            code=str(STEPS_DIR / "baseline.py"),
+            inputs=[s3_input("train", splits["train"].S3Output.S3Uri, "/opt/ml/processing/train")],
+            outputs=[s3_output(BASELINE, "baseline")],
+            arguments=config.command_line(config.BASELINE_OPTIONS),
+        ),
+    )
+    baseline_outputs = data_baseline.properties.ProcessingOutputConfig.Outputs
+    baseline_uri = baseline_outputs["baseline"].S3Output.S3Uri
+
+    def baseline_file(name: str) -> MetricsSource:
+        return MetricsSource(
+            s3_uri=Join(on="/", values=[baseline_uri, name]), content_type="application/json"
+        )
+
     report = PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json")
     evaluate = ProcessingStep(
         name=EVALUATE,
@@ -226,6 +256,10 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                     s3_uri=evaluation_json, content_type="application/json"
                 )
             ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=baseline_file(config.BASELINE_STATISTICS),
+                model_data_constraints=baseline_file(config.BASELINE_CONSTRAINTS),
+            ),
             # The commit twice: CommitId is SageMaker's lineage field; the customer metadata is
             # what the registry commands print next to the gate score (both must be strings).
             metadata_properties=MetadataProperties(commit_id=p["CommitSha"]),
@@ -265,7 +299,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
     return Pipeline(
         name=config.SAGEMAKER_PIPELINE,
         parameters=list(p.values()),
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, train, data_baseline, evaluate, gate],
         # No automatic Experiments trial per run: the SDK's default depends on the region (the
         # definition would too), and the execution role is not granted the Experiments APIs.
         pipeline_experiment_config=None,

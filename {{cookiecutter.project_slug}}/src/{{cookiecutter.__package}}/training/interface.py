@@ -15,6 +15,8 @@ PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
     "Register",
     "BelowQualityGate",
 )
+# The data-quality baseline of the training rows (steps/baseline.py): each version carries its own.
+BASELINE = "Baseline"
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
 NO_COMMIT = "unknown"
 
