@@ -3,7 +3,7 @@
 The pipeline registers versions (tests/dev/test_pipeline_execution.py runs it); the registry,
 deploy and rollback tests need versions without training one each time. This creates the same
 CreateModelPackage request the definition's Register step sends, with the evaluation report in
-S3 where its ModelQuality statistics point.
+S3 where its ModelQuality statistics point, and optionally a data-quality baseline.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def register(
     status: str = config.REGISTRATION_STATUS,
     *,
     image_uri: str = "image:1",
+    baseline: dict[str, str] | None = None,
 ) -> str:
     """Create a version in the group with its metrics, commit and status; its ARN."""
     report: dict[str, Any] = {}
@@ -60,4 +61,12 @@ def register(
             }
         },
     }
+    if baseline is not None:
+        # As the Register step attaches the Baseline step's files: {"Statistics": uri, ...}.
+        request["DriftCheckBaselines"] = {
+            "ModelDataQuality": {
+                kind: {"ContentType": "application/json", "S3Uri": uri}
+                for kind, uri in baseline.items()
+            }
+        }
     return boto3.client("sagemaker").create_model_package(**request)["ModelPackageArn"]

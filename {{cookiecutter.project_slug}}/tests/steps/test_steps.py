@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.steps import evaluate, inference, preprocess, train
+from {{ cookiecutter.__package }}.steps import baseline, evaluate, inference, preprocess, train
 
 ROOT = config.REPO_ROOT
 STEPS = ROOT / "src" / "{{ cookiecutter.__package }}" / "steps"
@@ -21,7 +21,7 @@ ALLOWED_IMPORTS = {"numpy", "pandas", "sklearn", "joblib", "__future__"}
 SERVING_IMPORTS = {"werkzeug"}
 
 
-@pytest.mark.parametrize("name", ["preprocess", "train", "evaluate", "inference"])
+@pytest.mark.parametrize("name", ["preprocess", "train", "baseline", "evaluate", "inference"])
 def test_steps_are_self_contained(name: str) -> None:
     """A step runs alone in a container: stdlib and the image's libraries only, at top level."""
     allowed = ALLOWED_IMPORTS | (SERVING_IMPORTS if name == "inference" else set())
@@ -63,6 +63,13 @@ def test_steps_take_config_options_and_agree_on_names() -> None:
     assert inference.MODEL_FILE == train.MODEL_FILE == evaluate.MODEL_FILE
     assert preprocess.TRAIN_FILE == train.TRAIN_FILE == evaluate.TRAIN_FILE
     assert preprocess.TEST_FILE == evaluate.TEST_FILE
+    assert preprocess.TRAIN_FILE == baseline.TRAIN_FILE
+    assert (baseline.STATISTICS, baseline.CONSTRAINTS) == (
+        config.BASELINE_STATISTICS,
+        config.BASELINE_CONSTRAINTS,
+    )
+    base = baseline.parse_args(config.command_line(config.BASELINE_OPTIONS))
+    assert (base.target, base.drift_threshold) == (config.TARGET_COLUMN, config.DRIFT_THRESHOLD)
     assert preprocess.TASKS == evaluate.TASKS
     # The pipeline's gate reads the fields the evaluate step writes.
     assert config.GATE_FIELDS == evaluate.GATE_FIELDS

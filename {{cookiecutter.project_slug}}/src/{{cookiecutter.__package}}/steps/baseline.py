@@ -9,7 +9,8 @@ files Model Monitor's data-quality jobs read (SageMaker developer guide, "Schema
   the target), the inferred type (Integral, Fractional or String), the present and missing
   counts, and for numbers the mean, sum, standard deviation, extremes, 10 equal-width buckets
   and a KLL-shaped quantile sketch; for text the distinct count and each value's count;
-- constraints.json: per feature its type, its completeness (the share of rows that have it),
+- constraints.json: per feature its type, its completeness (the share of rows that have it, or
+  a cautious lower bound of it when some rows lack it),
   whether a number was never negative, the values of a text feature of small cardinality, and
   the monitoring_config thresholds (distribution distance, data-type and domain shares).
 
@@ -44,6 +45,19 @@ DOMAIN_MAX = 20
 # Model Monitor's documented defaults for the shares and the categorical distance.
 DATATYPE_CHECK_THRESHOLD = 0.1
 DOMAIN_CONTENT_THRESHOLD = 0.1
+
+
+def completeness(present: int, rows: int) -> float:
+    """The completeness constraint: 1.0 for a full column, else a cautious lower bound.
+
+    A column missing in 5% of the training rows will miss in a little more or less of an hour's
+    traffic by chance. As Deequ's RetainCompletenessRule suggests a completeness constraint, the
+    bound is the lower end of the share's 95% normal interval, so chance alone rarely violates it.
+    """
+    share = present / rows
+    if share >= 1.0:
+        return 1.0
+    return max(0.0, share - 1.96 * math.sqrt(share * (1 - share) / rows))
 
 
 class DataError(ValueError):
@@ -129,7 +143,7 @@ def baseline(
         rule: dict[str, Any] = {
             "name": str(name),
             "inferred_type": kind,
-            "completeness": present / rows,
+            "completeness": completeness(present, rows),
         }
         if kind == "String":
             stat["string_statistics"] = string_statistics(column)
