@@ -57,7 +57,8 @@ def test_a_shifted_numeric_feature_drifts(files: tuple[dict, dict]) -> None:
     found = drift.check(statistics, constraints, _captured(_rows(300, 3, size_shift=3.0)))
     assert _checks(found) == {("size", "baseline_drift_check")}
     (violation,) = found
-    assert violation.value is not None and violation.value > 0.5
+    assert violation.value is not None
+    assert violation.value > 0.5
     assert violation.threshold == 0.1
 
 

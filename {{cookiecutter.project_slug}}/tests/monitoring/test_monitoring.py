@@ -1,4 +1,4 @@
-"""Monitoring through the local emulator: capture, the drift check, the schedule and its re-pointing.
+"""Monitoring through the local emulator: capture, the drift check, the schedule, re-pointing.
 
 Every request goes through the strict request validator (tests/conftest.py), the new
 monitoring-schedule calls included.
@@ -28,6 +28,7 @@ from {{ cookiecutter.__package }}.steps import baseline, preprocess, train
 
 INFERENCE = config.REPO_ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
 FAST = ["--poll-seconds", "0.05"]
+SCHEDULE_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:123456789012:monitoring-schedule/s"
 CAPTURING = config.DATA_CAPTURE_PERCENT > 0
 # Rows per request: a request's rows share one capture record.
 BATCH = 25
@@ -176,7 +177,8 @@ def test_captured_traffic_without_and_with_drift(
         config.endpoint_name("prod"),
         config.VARIANT_NAME,
     ]
-    assert [len(p) for p in parts[3:7]] == [4, 2, 2, 2] and key.endswith(".jsonl")
+    assert [len(p) for p in parts[3:7]] == [4, 2, 2, 2]
+    assert key.endswith(".jsonl")
     body = boto3.client("s3").get_object(Bucket=config.ARTIFACT_BUCKET, Key=key)["Body"].read()
     record = json.loads(body.decode().splitlines()[0])
     assert record["eventVersion"] == "0"
@@ -282,7 +284,7 @@ def test_repoint_leaves_deploy_alone_without_a_schedule_or_a_baseline() -> None:
         stub.add_response(
             "describe_monitoring_schedule",
             {
-                "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/s",
+                "MonitoringScheduleArn": SCHEDULE_ARN,
                 "MonitoringScheduleName": config.monitoring_schedule_name("prod"),
                 "MonitoringScheduleStatus": "Scheduled",
                 "CreationTime": "2026-01-01T00:00:00Z",
