@@ -24,7 +24,7 @@ from unittest import mock
 import yaml
 
 from {{ cookiecutter.__package }} import aws, config
-from {{ cookiecutter.__package }}.dev import emulator, processes
+from {{ cookiecutter.__package }}.dev import emulator, processes, story_monitoring
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
 from {{ cookiecutter.__package }}.training.interface import EVALUATE
@@ -262,6 +262,11 @@ def closing_note(workdir: Path) -> str:
     rows = [
         ("the second model's evaluation (plots beside it)", report),
         ("prod's rolled-back traffic shift, as a timeline", timelines[-1] if timelines else None),
+        (
+            "the second model's data-quality baseline (statistics.json, constraints.json)",
+            story_monitoring.baseline_files(workdir.resolve() / JOBS),
+        ),
+        ("the drift report of the shifted traffic", workdir.resolve() / story_monitoring.REPORT),
     ]
     lines = ["Reports:"]
     for what, path in rows:
@@ -272,6 +277,10 @@ def closing_note(workdir: Path) -> str:
                 else path
             )
             lines.append(f"  {shown}  {what}")
+    drift = workdir.resolve() / story_monitoring.REPORT
+    if drift.exists():
+        lines += ["Drift in prod's shifted traffic (monitor check --env prod):"]
+        lines += [f"  {line}" for line in story_monitoring.drift_table(drift.read_text())]
     lines += [
         "Next: README.md, 'Set up AWS': `make bootstrap` creates the AWS side in your account,",
         "then a push to " + config.INTEGRATION_BRANCH + " retrains there (README: Cost, Clean up).",
@@ -312,6 +321,8 @@ def run_story(workdir: Path, gate: bool = True, log: Callable[[str], None] = pri
         log(f"local AWS emulator on {url} (stopped at the end)")
         warm_up()
         tell(story, gate)
+        report = workdir / story_monitoring.REPORT
+        story.stage(story_monitoring.STAGE, lambda: story_monitoring.drift_stage(story, report))
     return story.stages
 
 
