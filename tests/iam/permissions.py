@@ -107,6 +107,15 @@ OPERATIONS: dict[tuple[str, str], tuple[Need, ...]] = {
     # The runtime API signs as "sagemaker": its action is sagemaker:InvokeEndpoint (Service
     # Authorization Reference, Amazon SageMaker).
     ("sagemaker-runtime", "InvokeEndpoint"): (_sm("InvokeEndpoint", "endpoint"),),
+    ("sagemaker", "DescribeMonitoringSchedule"): (
+        _sm("DescribeMonitoringSchedule", "monitoring-schedule"),
+    ),
+    ("sagemaker", "UpdateMonitoringSchedule"): (
+        _sm("UpdateMonitoringSchedule", "monitoring-schedule"),
+    ),
+    ("sagemaker", "CreateMonitoringSchedule"): (
+        _sm("CreateMonitoringSchedule", "monitoring-schedule"),
+    ),
     ("sagemaker", "DescribeModelPackage"): (
         Need("sagemaker:DescribeModelPackage", "model-package", arn="ModelPackageName"),
     ),

@@ -34,7 +34,21 @@ PASSED_ROLE = {
     "UpdatePipeline": "RoleArn",
     "CreateProcessingJob": "RoleArn",
     "CreateTrainingJob": "RoleArn",
+    # A monitoring schedule's inline job runs as the role it names.
+    "CreateMonitoringSchedule": "MonitoringScheduleConfig.MonitoringJobDefinition.RoleArn",
+    "UpdateMonitoringSchedule": "MonitoringScheduleConfig.MonitoringJobDefinition.RoleArn",
 }
+
+
+def passed_role(request: Request) -> str | None:
+    """The role a SageMaker request passes (PASSED_ROLE's parameter, dotted when nested)."""
+    path = PASSED_ROLE.get(request.operation) if request.service == "sagemaker" else None
+    if path is None:
+        return None
+    value: Any = request.params
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,8 @@ def _composite_alarms(request: Request, account: str, partition: str) -> list[Pe
 
 
 def _passed_role(request: Request, account: str, partition: str) -> list[Permission]:
-    role = request.params[PASSED_ROLE[request.operation]]
+    role = passed_role(request)
+    assert role is not None
     return [Permission("iam:PassRole", role, (("iam:PassedToService", SAGEMAKER),))]
 
 
@@ -185,11 +200,7 @@ RULES: tuple[Rule, ...] = (
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
         "a request that names a role for a service to assume needs iam:PassRole on it",
         CALLER,
-        lambda r: (
-            r.service == "sagemaker"
-            and bool(PASSED_ROLE.get(r.operation))
-            and PASSED_ROLE[r.operation] in r.params
-        ),
+        lambda r: passed_role(r) is not None,
         _passed_role,
     ),
     Rule(
@@ -270,9 +281,9 @@ def passed_roles(requests: list[Request]) -> dict[str, set[str]]:
     """The role ARNs each invocation passed to SageMaker."""
     passed: dict[str, set[str]] = {}
     for request in requests:
-        param = PASSED_ROLE.get(request.operation)
-        if request.service == "sagemaker" and param and param in request.params:
-            passed.setdefault(request.invocation_id or "", set()).add(request.params[param])
+        role = passed_role(request)
+        if role is not None:
+            passed.setdefault(request.invocation_id or "", set()).add(role)
     return passed
 
 

@@ -356,6 +356,10 @@ def test_roles_reach_the_names_the_scripts_use(stack: Stack) -> None:
         assert ("sagemaker:UpdateModelPackage", packages) in deploy
         alarms = f"arn:{config.PARTITION}:cloudwatch:{region}:{account}:alarm:{project}-{env}-*"
         assert ("cloudwatch:DescribeAlarms", alarms) in deploy
+        # deploy re-points the environment's monitoring schedule, by the name config.py gives it.
+        monitoring = f"{sagemaker}:monitoring-schedule/{config.monitoring_schedule_name(env)}"
+        for action in ("DescribeMonitoringSchedule", "UpdateMonitoringSchedule"):
+            assert (f"sagemaker:{action}", monitoring) in deploy
         # The other environment's endpoint is out of reach, but for prod reading (not changing)
         # what staging serves: prod takes only the version staging verified.
         other = [e for e in config.ENVIRONMENTS if e != env]
@@ -363,6 +367,19 @@ def test_roles_reach_the_names_the_scripts_use(stack: Stack) -> None:
         readable = {"sagemaker:DescribeEndpoint", "sagemaker:ListTags"}
         staging = f"{sagemaker}:endpoint/{config.endpoint_name('staging')}"
         assert reach == ({(a, staging) for a in readable} if env == "prod" else set())
+
+
+def test_captured_data_expires_under_the_prefix_the_endpoints_capture_to(stack: Stack) -> None:
+    rules = {
+        rule.get("Prefix"): rule
+        for rule in stack.props("ArtifactBucket")["LifecycleConfiguration"]["Rules"]
+    }
+    captured = rules[f"{config.DATA_CAPTURE_PREFIX}/"]
+    assert captured["ExpirationInDays"] == config.DATA_CAPTURE_DAYS
+    assert (
+        config.data_capture_uri() == f"s3://{config.ARTIFACT_BUCKET}/{config.DATA_CAPTURE_PREFIX}"
+    )
+    assert f"{config.MONITORING_REPORTS_PREFIX}/" in rules
 
 
 def test_no_allow_statement_grants_a_wildcard_action(stack: Stack) -> None:
