@@ -101,9 +101,10 @@ def test_step_graph(definition: dict[str, Any]) -> None:
         i["InputName"]: i["S3Input"]["S3Uri"]
         for i in steps[interface.BASELINE]["Arguments"]["ProcessingInputs"]
     }
-    assert baseline_inputs == {
-        "train": {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert baseline_inputs["train"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     }
+    assert baseline_inputs["code"].endswith("/baseline.py")
     quality = steps[interface.REGISTER]["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]
     baseline_uri = {
         "Get": "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
@@ -334,7 +335,7 @@ def normalised(definition: dict[str, Any]) -> dict[str, Any]:
         (config.SAGEMAKER_PIPELINE, "<pipeline>"),
         *(
             (f"{config.PROJECT}-{s.lower()}", f"<project>-{s.lower()}")
-            for s in ("Preprocess", "Train", "Evaluate")
+            for s in ("Preprocess", "Train", "Baseline", "Evaluate")
         ),
     ):
         text = text.replace(value, placeholder)
