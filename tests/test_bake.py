@@ -40,6 +40,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "__init__",
                 "deploy",
                 "doctor",
+                "monitor",
                 "pipeline",
                 "registry",
                 "retrain",
@@ -95,11 +96,13 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "data/README.md",
         "data/breast_cancer.csv",
         f"{src}/steps/__init__.py",
+        f"{src}/steps/baseline.py",
         f"{src}/steps/evaluate.py",
         f"{src}/steps/inference.py",
         f"{src}/steps/preprocess.py",
         f"{src}/steps/train.py",
         "tests/steps/tables.py",
+        "tests/steps/test_baseline.py",
         "tests/steps/test_evaluate.py",
         "tests/steps/test_inference.py",
         "tests/steps/test_preprocess.py",
@@ -154,6 +157,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "__init__",
                 "archive",
                 "benchmark",
+                "capture",
                 "containers",
                 "emulated_stack",
                 "emulator",
@@ -162,9 +166,18 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "invocations",
                 "pipelines",
                 "processes",
+                "schedules",
                 "story",
+                "story_monitoring",
             )
         ),
+        # Monitoring: capture, the served version's baseline, schedules, the offline check.
+        *(
+            f"{src}/monitoring/{name}.py"
+            for name in ("__init__", "baseline", "capture", "drift", "schedule")
+        ),
+        "tests/monitoring/test_drift.py",
+        "tests/monitoring/test_monitoring.py",
         "tests/learnable.py",
         "tests/model_packages.py",
         "tests/dev/test_archive.py",

@@ -50,6 +50,7 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
         f"deploy version 2 to prod ({strategy}), alarm fires",
         "rollback staging, reject version 2",
         "final state",
+        "shifted traffic to prod, monitor check",
     ]
     assert [re.sub(r"^\[\s*\d+\] ", "", line).split("  ")[0].strip() for line in lines] == expected
     status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
@@ -66,7 +67,17 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     report = r"build/story/pipeline-executions/\S+/Evaluate/\S+/report\.md"
     assert re.search(rf"^  {report}  the second model's", output, re.M)
     assert "Next: README.md, 'Set up AWS'" in output
-    assert lines[-1].endswith("staging InService v1, prod InService v1")
+    # The monitoring stage: prod captured the shifted rows and `monitor check` named them; the
+    # closing note shows the drift table and where the second version's baseline files are.
+    if answers.get("data_capture_percent", "100") != "0":
+        assert re.search(r"drift in \S.*: exit 11, as expected", output)
+        assert re.search(r"^  \S+\s+baseline_drift_check\s+\d\.\d{3}\s+0\.100\s", output, re.M)
+        baseline = r"build/story/pipeline-executions/\S+/Baseline/\S+/baseline"
+        assert re.search(rf"^  {baseline}  the second model's data-quality baseline", output, re.M)
+    else:
+        assert "skipped: data capture is off" in output
+    final = next(line for line in lines if "] final state" in line)
+    assert final.endswith("staging InService v1, prod InService v1")
     assert re.search(r"^2\s+Rejected\s", output, re.M), "the registry table shows v2 Rejected"
     assert re.search(r"^total\s+\d+\.\d+s$", output, re.M)
     return picture[1]

@@ -162,6 +162,13 @@ def test_names_the_code_creates_fit_the_api(modules: tuple) -> None:
                     (alarm, "cloudwatch", "PutMetricAlarm", "AlarmName")
                     for alarm in config.alarm_names(env).values()
                 ),
+                (
+                    config.monitoring_schedule_name(env),
+                    "sagemaker",
+                    "CreateMonitoringSchedule",
+                    "MonitoringScheduleName",
+                ),
+                (config.drift_alarm_name(env, 9), "cloudwatch", "PutMetricAlarm", "AlarmName"),
             ]
         ),
     ]
