@@ -14,6 +14,8 @@ from botocore.exceptions import WaiterError
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.infra import stack, teardown
+from {{ cookiecutter.__package }}.monitoring import schedule
+from {{ cookiecutter.__package }}.monitoring.baseline import Baseline
 
 STAGING = config.endpoint_name("staging")
 OURS = f"{STAGING}-v1-20240101000000"
@@ -63,6 +65,18 @@ def used(aws_emulator: str) -> None:
         s3.put_object(Bucket=config.SOURCE_BUCKET, Key=config.SOURCE_OBJECT_KEY, Body=body)
     s3.delete_object(Bucket=config.SOURCE_BUCKET, Key=config.SOURCE_OBJECT_KEY)  # a marker
     s3.put_object(Bucket=config.ACCESS_LOG_BUCKET, Key="source/log", Body=b"GET")
+    # `monitor schedule`'s schedule on staging's endpoint, and one of its drift alarms.
+    job = schedule.job_definition(
+        "staging", Baseline(1, "arn", "s3://b/statistics.json", "s3://b/constraints.json"), "img"
+    )
+    _client("sagemaker").create_monitoring_schedule(
+        MonitoringScheduleName=config.monitoring_schedule_name("staging"),
+        MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": config.MONITORING_SCHEDULE_EXPRESSION},
+            "MonitoringJobDefinition": job,
+        },
+    )
+    schedule.drift_alarms(_client("cloudwatch"), "staging", ["a_feature"], 0.1)
 
 
 def _left() -> dict[str, Any]:
@@ -89,6 +103,12 @@ def _left() -> dict[str, Any]:
         ],
         "buckets": sorted(buckets & set(stack.RETAINED_BUCKETS)),
         "log groups": sorted(groups & set(stack.RETAINED_LOG_GROUPS)),
+        "schedules": [e for e in config.ENVIRONMENTS if schedule.describe(sm, e) is not None],
+        "drift alarms": [
+            a["AlarmName"]
+            for a in _client("cloudwatch").describe_alarms()["MetricAlarms"]
+            if "-data-drift-" in a["AlarmName"]
+        ],
     }
 
 
@@ -96,6 +116,7 @@ def test_teardown_deletes_everything_of_the_project_and_nothing_else(
     used: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _left()["versions"] == 2
+    assert _left()["schedules"] == ["staging"]
     assert cli.main(["teardown", "--yes"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert f"stack: {config.STACK_NAME} (CREATE_COMPLETE)" in out
@@ -112,6 +133,8 @@ def test_teardown_deletes_everything_of_the_project_and_nothing_else(
         "stacks": [],
         "buckets": [],
         "log groups": [],
+        "schedules": [],
+        "drift alarms": [],
     }
     # Again: nothing left, nothing to ask.
     assert cli.main(["teardown"]) == ExitCode.OK

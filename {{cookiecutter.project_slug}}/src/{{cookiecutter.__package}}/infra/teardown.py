@@ -1,6 +1,7 @@
 """Delete what this project made in AWS, in an order that lets each deletion succeed.
 
-What `deploy` made (endpoints, their configs and models), what the registry and `pipeline
+What `monitor schedule` made (the schedules, before their endpoints, and the drift alarms), what
+`deploy` made (endpoints, their configs and models), what the registry and `pipeline
 upsert` made (model package versions, the SageMaker pipeline), the stack, and then what the
 stack keeps when it is deleted (its buckets and build log groups have DeletionPolicy Retain):
 emptied of every object version and delete marker, then deleted, so that a later `make
@@ -19,6 +20,7 @@ from botocore.exceptions import WaiterError
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.infra import stack
+from {{ cookiecutter.__package }}.monitoring import schedule
 from {{ cookiecutter.__package }}.promotion.endpoint import describe_endpoint
 
 # DeleteObjects takes at most 1000 keys per request (S3 API reference).
@@ -32,6 +34,9 @@ class Plan:
     """Everything of this project's that exists now, found by reading only."""
 
     account: str
+    # `monitor schedule` made these; a schedule goes before its endpoint.
+    monitoring_schedules: list[str] = field(default_factory=list)
+    drift_alarms: list[str] = field(default_factory=list)
     endpoints: list[str] = field(default_factory=list)
     endpoint_configs: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
@@ -45,6 +50,8 @@ class Plan:
         """Nothing of this project's is left."""
         return not any(
             (
+                self.monitoring_schedules,
+                self.drift_alarms,
                 self.endpoints,
                 self.endpoint_configs,
                 self.models,
@@ -59,6 +66,8 @@ class Plan:
     def lines(self) -> list[str]:
         """What would be deleted, one line per kind."""
         found = [
+            ("monitoring schedules", ", ".join(self.monitoring_schedules)),
+            ("drift alarms", ", ".join(self.drift_alarms)),
             ("endpoints", ", ".join(self.endpoints)),
             ("endpoint configs", _count(self.endpoint_configs)),
             ("models", _count(self.models)),
@@ -103,6 +112,16 @@ def survey(client: Callable[[str], Any] = aws.client) -> Plan:
         )
     sm = client("sagemaker")
     plan = Plan(account)
+    plan.monitoring_schedules = [
+        config.monitoring_schedule_name(env)
+        for env in config.ENVIRONMENTS
+        if schedule.describe(sm, env) is not None
+    ]
+    for env in config.ENVIRONMENTS:
+        prefix = config.drift_alarm_name(env, 1).removesuffix("1")
+        pages = client("cloudwatch").get_paginator("describe_alarms")
+        found = pages.paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
+        plan.drift_alarms += [a["AlarmName"] for page in found for a in page["MetricAlarms"]]
     plan.endpoints = [
         name
         for name in map(config.endpoint_name, config.ENVIRONMENTS)
@@ -158,6 +177,12 @@ def tear_down(
 ) -> None:
     """Delete everything in the plan, saying what as it goes."""
     sm = client("sagemaker")
+    for name in plan.monitoring_schedules:
+        sm.delete_monitoring_schedule(MonitoringScheduleName=name)
+        echo(f"deleted monitoring schedule {name}")
+    if plan.drift_alarms:
+        client("cloudwatch").delete_alarms(AlarmNames=plan.drift_alarms)
+        echo(f"deleted drift alarms {', '.join(plan.drift_alarms)}")
     for name in plan.endpoints:
         sm.delete_endpoint(EndpointName=name)
         echo(f"deleting endpoint {name}")
