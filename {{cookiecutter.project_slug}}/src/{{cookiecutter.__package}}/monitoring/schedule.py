@@ -156,13 +156,13 @@ def drift_alarms(cw: Any, env: str, features: list[str], threshold: float) -> li
 
 def create(env: str, clients: Any, image: str, echo: Callable[[str], None] = print) -> int:
     """`monitor schedule`: the hourly schedule on the served version's baseline, and its alarms."""
+    served = baseline.served(clients.sm, env)
     if not config.DATA_CAPTURE_PERCENT:
         raise CliError(
             "data capture is off (config.DATA_CAPTURE_PERCENT is 0): a schedule would have "
             "nothing to read; set it, then deploy again",
             ExitCode.REFUSED,
         )
-    served = baseline.served(clients.sm, env)
     constraints = baseline.read_json(clients.s3, served.constraints_uri)
     features = [rule["name"] for rule in constraints["features"]]
     threshold = float(
