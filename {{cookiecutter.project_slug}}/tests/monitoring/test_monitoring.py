@@ -150,6 +150,9 @@ def test_captured_traffic_without_and_with_drift(
         assert _captured_keys("prod") == []
         assert cli.main(["monitor", "check", "--env", "prod"]) == ExitCode.NOTHING_TO_CHECK
         assert "DATA_CAPTURE_PERCENT is 0" in capsys.readouterr().err
+        # Nor is there anything for an hourly job to read.
+        assert cli.main(["monitor", "schedule", "--env", "prod"]) == ExitCode.REFUSED
+        assert "data capture is off" in capsys.readouterr().err
         return
 
     # Traffic like the training data: held-out rows, as they are. No violation.
