@@ -232,6 +232,8 @@ def test_schedule_follows_deploy_and_rollback(
     train, _ = split
     first = _version(train, tmp_path, "v1")
     assert cli.main(["monitor", "status", "--env", "prod"]) == ExitCode.NOT_SET_UP
+    # Prod takes only a version staging verified.
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.OK
     assert cli.main(["monitor", "schedule", "--env", "prod"]) == ExitCode.OK
     assert _scheduled_baseline("prod").endswith(f"baselines/v1/{baseline.STATISTICS}")
@@ -259,6 +261,7 @@ def test_schedule_follows_deploy_and_rollback(
 
     # A new version: the deploy re-points the schedule at its own baseline; a rollback, back.
     _version(train, tmp_path, "v2")
+    assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.OK
     assert cli.main(["deploy", "--env", "prod", "--strategy", "all-at-once", *FAST]) == 0
     assert _scheduled_baseline("prod").endswith(f"baselines/v2/{baseline.STATISTICS}")
     capsys.readouterr()
