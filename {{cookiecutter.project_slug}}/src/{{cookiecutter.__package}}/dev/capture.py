@@ -13,7 +13,8 @@ invocation:
 Bodies of the content types CaptureContentTypeHeader names are written as text (CSV or JSON);
 anything else is base64, as the API reference says of a config that names none. SageMaker
 gathers several invocations into one file; here each invocation is its own file, which reads
-the same.
+the same. Only invocations the model answered (2xx) are written here; a refused request is in
+the endpoint's 4xx/5xx metrics instead.
 """
 
 from __future__ import annotations

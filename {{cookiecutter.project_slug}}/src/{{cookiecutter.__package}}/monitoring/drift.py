@@ -33,7 +33,7 @@ import io
 import json
 import math
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,7 +297,7 @@ def table(violations: list[Violation]) -> str:
     return "\n".join(lines)
 
 
-def check_endpoint(env: str, sm: Any, s3: Any, echo: Any = print) -> int:
+def check_endpoint(env: str, sm: Any, s3: Any, echo: Callable[[str], None] = print) -> int:
     """Compare `env`'s captured requests with its served version's baseline; exit 11 on drift."""
     served = baseline.served(sm, env)
     statistics = baseline.read_json(s3, served.statistics_uri)
