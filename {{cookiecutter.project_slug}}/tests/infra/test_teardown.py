@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -18,9 +19,11 @@ from {{ cookiecutter.__package }}.monitoring import schedule
 from {{ cookiecutter.__package }}.monitoring.baseline import Baseline
 
 STAGING = config.endpoint_name("staging")
-OURS = f"{STAGING}-v1-20240101000000"
-# Resources of the same account that are not this project's deployments: they must survive.
-THEIRS = (f"{config.PROJECT}-experiment", "someone-elses-model")
+# Named as deploy names them.
+OURS = config.deployment_resource_name("staging", datetime(2024, 1, 1, tzinfo=UTC))
+# Resources of the same account that are not this project's deployments: they must survive,
+# even one that starts with the endpoint's name.
+THEIRS = (f"{config.PROJECT}-experiment", "someone-elses-model", f"{STAGING}-experiment")
 
 
 def _client(service: str) -> Any:

@@ -11,6 +11,7 @@ show all of it and ask before `tear_down` deletes anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,8 +98,12 @@ def _code(error: aws.ClientError) -> str:
 
 
 def _ours(name: str) -> bool:
-    """An endpoint config or model that `deploy` made: `<project>-<env>-v<version>-<time>`."""
-    return any(name.startswith(f"{config.endpoint_name(env)}-v") for env in config.ENVIRONMENTS)
+    """An endpoint config or model that `deploy` made, named by config.deployment_resource_name:
+    `<endpoint>-<UTC time to the hundredth>`."""
+    return any(
+        re.fullmatch(re.escape(config.endpoint_name(env)) + "-[0-9]{14}", name)
+        for env in config.ENVIRONMENTS
+    )
 
 
 def survey(client: Callable[[str], Any] = aws.client) -> Plan:
