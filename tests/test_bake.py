@@ -259,14 +259,22 @@ def own_data(baked: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> B
 MAKE = ("make", "-o", ".venv/.installed", "RUN=")
 
 
+# Each combination's suite result, kept for the session: under pytest-xdist a worker may run
+# another combination's tests in between, which re-creates module fixtures; never the suite.
+_SUITES: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+
 @pytest.fixture(scope="module")
 def baked_suite(
     own_data: BakedProject, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The baked repo's own `make test`, on its own data, once per bake, recording AWS requests."""
-    record = tmp_path_factory.mktemp("aws-requests")
-    result = own_data.run(*MAKE, "test", check=False, record=record, timeout=900)
-    return result, record
+    key = json.dumps(own_data.answers, sort_keys=True)
+    if key not in _SUITES:
+        record = tmp_path_factory.mktemp("aws-requests")
+        result = own_data.run(*MAKE, "test", check=False, record=record, timeout=900)
+        _SUITES[key] = result, record
+    return _SUITES[key]
 
 
 def test_baked_repo_gate_passes_on_its_own_data(
