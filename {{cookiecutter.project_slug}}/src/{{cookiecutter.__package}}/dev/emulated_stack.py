@@ -1,29 +1,105 @@
-"""The rest of infra/stack.yml in the local emulator: roles, builds, pipelines, a stand-in stack.
+"""infra/stack.yml in the local emulator: buckets, group, alarms, roles, builds, pipelines, a stack.
 
 Development tooling. moto's CloudFormation cannot create this stack: it skips the model package
 group, CodeBuild, CodePipeline, the alarms, bucket policies and the OIDC provider, then fails on
-GetAtt. So `emulator.seed` creates each resource the code, `doctor` and `teardown` read through
-that resource's own API (the buckets, group, alarms and execution role there; the access-log
-bucket, GitHub OIDC provider and roles, CodeBuild projects and CodePipelines here), and `seed`
-creates a stand-in stack named config.STACK_NAME: the two build log groups (kept on deletion, as
-the real stack keeps them) and, as outputs, what the real stack exports, derived from config.py
-by infra/stack.py. A test holds those to the real template's resolved outputs. Deleting the
-stand-in deletes none of the resources created here, where the real stack would delete most.
+GetAtt. So `seed` creates each resource the code, `doctor` and `teardown` read through that
+resource's own API (the buckets, group, alarms and execution role for every run; with the whole
+stack, the access-log bucket, GitHub OIDC provider and roles, CodeBuild projects and
+CodePipelines too), and a stand-in stack named config.STACK_NAME: the two build log groups
+(kept on deletion, as the real stack keeps them) and, as outputs, what the real stack exports,
+derived from config.py by infra/stack.py. A test holds those to the real template's resolved
+outputs. Deleting the stand-in deletes none of the resources created here, where the real stack
+would delete most.
 
 The emulator holds no SageMaker images: `seed_serving_image` adds one where a test needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.dev import protocol
 from {{ cookiecutter.__package }}.infra import stack
 
 # The role CodePipeline and CodeBuild run as; the real stack lets CloudFormation name it.
 PIPELINE_ROLE = f"{config.PROJECT}-pipelines"
+
+
+@functools.cache
+def _session() -> Any:
+    """One session per process: each new one loads botocore's service models again (~1 s)."""
+    import boto3
+
+    return boto3.session.Session(region_name=config.AWS_REGION, **protocol.FAKE_CREDENTIALS)
+
+
+def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
+    """Create what the CloudFormation stack would: buckets, package group, alarms, role.
+
+    With `whole_stack`, the rest too (what `doctor` and `teardown` read; the story does not):
+    the GitHub side, builds, pipelines and a stand-in stack, from emulated_stack.py, which says
+    why moto's CloudFormation cannot create the real one.
+    """
+    session = _session()
+
+    @functools.cache
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url)
+
+    s3 = client("s3")
+    location = (
+        {}
+        if config.AWS_REGION == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+    )
+    for bucket in (config.SOURCE_BUCKET, config.ARTIFACT_BUCKET):
+        s3.create_bucket(Bucket=bucket, **location)
+    s3.put_bucket_versioning(
+        Bucket=config.SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    client("sagemaker").create_model_package_group(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+        ModelPackageGroupDescription=f"{config.PROJECT} models",
+    )
+    cloudwatch = client("cloudwatch")
+    for env in config.ENVIRONMENTS:
+        for kind, name in config.alarm_names(env).items():
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                Namespace="AWS/SageMaker",
+                MetricName=config.ALARM_METRICS[kind],
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": config.endpoint_name(env)},
+                    {"Name": "VariantName", "Value": config.VARIANT_NAME},
+                ],
+                Statistic="Average" if kind == "latency" else "Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1_000_000 if kind == "latency" else 1,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+            )
+    client("iam").create_role(
+        RoleName=config.SAGEMAKER_EXECUTION_ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    if whole_stack:
+        _rest(client)
 
 
 def _trust(statement: dict[str, Any]) -> str:
@@ -48,7 +124,7 @@ def github_trust(subjects: set[str]) -> str:
     )
 
 
-def seed(client: Callable[[str], Any]) -> None:
+def _rest(client: Callable[[str], Any]) -> None:
     """Create the log bucket, GitHub side, builds, pipelines and their logs, the stand-in stack."""
     s3 = client("s3")
     location = (
