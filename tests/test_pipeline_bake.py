@@ -22,6 +22,7 @@ PIPELINE_COMBINATIONS = [
             "task": "multiclass",
             "gate_metric": "f1",
             "gate_threshold": "0.9",
+            "champion_tolerance": "0.02",
             "training_instance_type": "ml.c5.xlarge",
             "endpoint_instance_type": "ml.t2.medium",
         },
@@ -79,6 +80,9 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
     expected_status = {"manual": "PendingManualApproval", "automatic": "Approved"}
     assert defaults["ModelApprovalStatus"] == expected_status[answers["approval_mode"]]
     assert defaults["GateThreshold"] == float(answers["gate_threshold"])
+    assert defaults["ChampionTolerance"] == float(answers["champion_tolerance"])
+    # No champion unless `pipeline start` finds one in the registry.
+    assert defaults["ChampionModelData"] == defaults["ChampionVersion"] == ""
     assert defaults["TrainingInstanceType"] == answers["training_instance_type"]
     assert defaults["ProcessingInstanceType"] == answers["training_instance_type"]
     bucket = f"{slug}-artifacts-{answers['aws_account_id']}"
