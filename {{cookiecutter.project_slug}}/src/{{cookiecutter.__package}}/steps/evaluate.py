@@ -254,7 +254,7 @@ def champion_table(champion: dict, metrics: dict, key: str, field: str) -> list[
         return ["", "## Champion", "", "No champion to compare with."]
     theirs, version = champion[key], champion["version"]
     lines = ["", f"## Against the champion (version {version}), on the same test rows", ""]
-    lines += [f"| metric | challenger | champion {version} | difference |", "| --- " * 4 + "|"]
+    lines += ["| metric | challenger | champion | difference |", "| --- " * 4 + "|"]
     for name, value in metrics.items():
         if name.endswith(BEST_CONSTANT) or name not in theirs or "value" not in value:
             continue
