@@ -41,9 +41,7 @@ def trained(tmp_path: Path, table: pd.DataFrame, target: str) -> Path:
     return tmp_path
 
 
-def run(
-    folder: Path, target: str, task: str, metric: str, threshold: float, *champion: str
-) -> int:
+def run(folder: Path, target: str, task: str, metric: str, threshold: float, *champion: str) -> int:
     return evaluate.main(
         [
             *("--model-dir", str(folder / "model")),

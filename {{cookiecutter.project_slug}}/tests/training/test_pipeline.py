@@ -305,9 +305,13 @@ def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) 
     )
     hyperparameters = steps[interface.TRAIN]["Arguments"]["HyperParameters"]
     # ModelTrainer passes each hyperparameter to train.py as `--name value`.
-    fit = train.parse_args(
-        [part for k, v in hyperparameters.items() for part in (f"--{k}", _options([v])[0])]
-    )
+    # A parameter's default is what a run without an override passes.
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    given = {
+        k: defaults[v["Get"].split(".")[1]] if isinstance(v, dict) else v
+        for k, v in hyperparameters.items()
+    }
+    fit = train.parse_args([part for k, v in given.items() for part in (f"--{k}", v)])
     # Each hyperparameter is a pipeline parameter a run can override.
     for name in config.HYPERPARAMETERS:
         parameter = interface.hyperparameter_parameter(name)
