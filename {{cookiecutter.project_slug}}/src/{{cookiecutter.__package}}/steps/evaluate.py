@@ -387,7 +387,7 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
     _save_figure(fig, output_dir / "confusion_matrix.png")
     plots = ["confusion_matrix.png"]
     if binary:
-        fig, ax = plt.subplots(figsize=(4, 4))
+        fig, ax = plt.subplots(figsize=(5, 5))  # the axis label names both classes
         champion = evaluation.get(CHAMPION, {})
         drawn = [
             ("challenger", metrics),
@@ -404,7 +404,7 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
             ylabel=f"true positive rate ({target} found)",
         )
         ax.set_title(f"ROC curve, {target} vs not")
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", fontsize="small")
         _save_figure(fig, output_dir / "roc_curve.png")
         plots.append("roc_curve.png")
     plt.close("all")
