@@ -136,6 +136,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
             f"{src}/promotion/{name}.py"
             for name in (
                 "__init__",
+                "champion",
                 "deploy",
                 "endpoint",
                 "history",
