@@ -37,6 +37,7 @@ ANSWERS = dict(
     ["task", cookiecutter.task],
     ["gate_metric", cookiecutter.gate_metric],
     ["gate_threshold", cookiecutter.gate_threshold],
+    ["champion_tolerance", cookiecutter.champion_tolerance],
     ["training_instance_type", cookiecutter.training_instance_type],
     ["endpoint_instance_type", cookiecutter.endpoint_instance_type],
     ["endpoint_instance_count", cookiecutter.endpoint_instance_count],
@@ -243,6 +244,22 @@ def _gate_threshold(answers: dict) -> str | None:
     if math.isfinite(threshold) and 0 < threshold <= 1:
         return None
     return f"{text!r} must be a number greater than 0 and at most 1"
+
+
+# A tolerance wider than this would let a clearly worse model replace the one in production.
+TOLERANCE_MAX = 0.1
+
+
+@check("champion_tolerance")
+def _champion_tolerance(answers: dict) -> str | None:
+    text = answers["champion_tolerance"]
+    try:
+        tolerance = float(text)
+    except ValueError:
+        tolerance = math.nan
+    if math.isfinite(tolerance) and 0 <= tolerance <= TOLERANCE_MAX:
+        return None
+    return f"{text!r} must be a number from 0 to {TOLERANCE_MAX}"
 
 
 def _instance_type(name: str) -> Check:

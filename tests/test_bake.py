@@ -136,6 +136,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
             f"{src}/promotion/{name}.py"
             for name in (
                 "__init__",
+                "champion",
                 "deploy",
                 "endpoint",
                 "history",
@@ -232,7 +233,7 @@ def test_config_module_holds_the_answers(baked: BakedProject) -> None:
         f"from {baked.package} import config as c; import json; print(json.dumps(["
         "c.AWS_REGION, c.AWS_ACCOUNT_ID, c.DEPLOYMENT_STRATEGY, c.APPROVAL_MODE, "
         "c.BRANCHING_MODEL, c.GATE_THRESHOLD, c.ENDPOINT_INSTANCE_COUNT, "
-        "c.GITHUB_OWNER, c.GITHUB_REPO, c.TASK, c.GATE_METRIC]))"
+        "c.GITHUB_OWNER, c.GITHUB_REPO, c.TASK, c.GATE_METRIC, c.CHAMPION_TOLERANCE]))"
     )
     values = json.loads(baked.run("python", "-c", code).stdout)
     a = baked.answers
@@ -248,6 +249,7 @@ def test_config_module_holds_the_answers(baked: BakedProject) -> None:
         a["github_repo"],
         a["task"],
         a["gate_metric"],
+        float(a["champion_tolerance"]),
     ]
 
 

@@ -35,6 +35,7 @@ STAGES = [
     "deploy prod (creates the endpoint)",
     "merge again: pipeline start, a second version",
     "approve version 2",
+    "merge 3: a weaker challenger meets the champion",
     "deploy version 2 to staging",
 ]
 
@@ -56,16 +57,26 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
     # The versions come from the pipeline's Register step, run by the emulator.
     assert f"-> version 1 {status}" in output
-    assert f"-> version 2 {status}" in output
+    assert f"vs champion v1 (+0.0000) -> version 2 {status}" in output
+    # The third merge's weaker model: refused by the champion gate, both scores printed, and
+    # nothing registered (the table ends at version 2).
+    refused = r"refused by the champion gate \(exit 7\): champion version 2 scored (\d\.\d+); "
+    refused += r"the challenger's (\d\.\d+) is below its bar"
+    scores = re.search(refused, output)
+    assert scores, "the third merge is refused by the champion gate"
+    assert float(scores[2]) < float(scores[1])
+    assert "-> version 3" not in output
     # The intended rollback reads as intended, with its timeline picture.
     rollback = r"rolled back, as expected \(exit 4\); picture: (build/deploy/\S+\.png)"
     picture = re.search(rollback, output)
     assert picture, "the story's rollback stage names its timeline"
-    # It closes with where its reports are and what to do next: the second model's evaluation
-    # report is the one its pipeline execution's Evaluate job wrote.
+    # It closes with the newest report's comparison table, where its reports are and what to do
+    # next: the evaluation report is the one the last pipeline execution's Evaluate job wrote.
+    assert re.search(r"^Against the champion \(version 2\), on the same test rows$", output, re.M)
+    assert re.search(r"^\| metric \| challenger \| champion \| difference \|$", output, re.M)
     assert re.search(rf"^  {re.escape(picture[1])}  prod's rolled-back traffic", output, re.M)
     report = r"build/story/pipeline-executions/\S+/Evaluate/\S+/report\.md"
-    assert re.search(rf"^  {report}  the second model's", output, re.M)
+    assert re.search(rf"^  {report}  the newest evaluation, against the champion", output, re.M)
     assert "Next: README.md, 'Set up AWS'" in output
     # The monitoring stage: prod captured the shifted rows and `monitor check` named them; the
     # closing note shows the drift table and where the second version's baseline files are.

@@ -99,6 +99,11 @@ def rule_examples(names: dict[str, Any]) -> dict[str, tuple[Request, str, bool]]
         "DeploymentConfig": {"AutoRollbackConfiguration": {"Alarms": alarms}},
     }
     head = {"Bucket": artifacts, "Key": "input/data.csv"}
+    champion = f"s3://{artifacts}/{project}-retrain/job/output/model.tar.gz"
+    start = {
+        "PipelineName": f"{project}-retrain",
+        "PipelineParameters": [{"Name": "ChampionModelData", "Value": champion}],
+    }
     composite = {"AlarmNames": [alarms[0]["AlarmName"]], "AlarmTypes": ["CompositeAlarm"]}
     sm = "SageMakerExecutionRole"
     return {
@@ -141,6 +146,11 @@ def rule_examples(names: dict[str, Any]) -> dict[str, tuple[Request, str, bool]]
         ),
         "endpoints write logs and metrics": (
             Request("sagemaker", "UpdateEndpoint", update, REGION),
+            sm,
+            True,
+        ),
+        "the evaluate job reads the champion's model data": (
+            Request("sagemaker", "StartPipelineExecution", start, REGION),
             sm,
             True,
         ),

@@ -22,6 +22,7 @@ PIPELINE_COMBINATIONS = [
             "task": "multiclass",
             "gate_metric": "f1",
             "gate_threshold": "0.9",
+            "champion_tolerance": "0.02",
             "training_instance_type": "ml.c5.xlarge",
             "endpoint_instance_type": "ml.t2.medium",
         },
@@ -79,6 +80,9 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
     expected_status = {"manual": "PendingManualApproval", "automatic": "Approved"}
     assert defaults["ModelApprovalStatus"] == expected_status[answers["approval_mode"]]
     assert defaults["GateThreshold"] == float(answers["gate_threshold"])
+    assert defaults["ChampionTolerance"] == float(answers["champion_tolerance"])
+    # No champion unless `pipeline start` finds one in the registry.
+    assert defaults["ChampionModelData"] == defaults["ChampionVersion"] == ""
     assert defaults["TrainingInstanceType"] == answers["training_instance_type"]
     assert defaults["ProcessingInstanceType"] == answers["training_instance_type"]
     bucket = f"{slug}-artifacts-{answers['aws_account_id']}"
@@ -96,11 +100,14 @@ def test_definition_carries_the_answers(baked: BakedProject, definition: dict[st
 
 
 def test_gate_reads_the_answered_metric(baked: BakedProject, definition: dict[str, Any]) -> None:
-    """The task and gate metric answers reach the evaluate step and the gate's two conditions."""
+    """The task and gate metric answers reach the evaluate step and the gate's conditions; the
+    third compares with the champion's bar, which the evaluate step writes."""
     task, metric = baked.answers["task"], baked.answers["gate_metric"]
     steps = _steps(definition)
     arguments = steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    pairs = dict(zip(arguments[::2], arguments[1::2], strict=False))
+    # The champion's `--name=value` options are joins of parameters: not pairs of strings.
+    strings = [argument for argument in arguments if isinstance(argument, str)]
+    pairs = dict(zip(strings[::2], strings[1::2], strict=False))
     assert (pairs["--task"], pairs["--gate-metric"]) == (task, metric)
     # SageMaker's field names: multiclass F1 is weighted_f1, ROC AUC is auc.
     field = {"f1": "weighted_f1" if task == "multiclass" else "f1", "roc_auc": "auc"}.get(
@@ -113,10 +120,11 @@ def test_gate_reads_the_answered_metric(baked: BakedProject, definition: dict[st
         if isinstance(side, dict) and "Std:JsonGet" in side
     ]
     key = f"{task}_classification_metrics"
-    assert sorted(set(paths)) == [
+    assert set(paths) == {
         f"{key}.{field}.value",
         f"{key}.{field}_best_constant_classifier.value",
-    ]
+        "champion.bar",
+    }
 
 
 def test_definition_is_deterministic(baked: BakedProject, definition: dict[str, Any]) -> None:

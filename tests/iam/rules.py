@@ -149,6 +149,19 @@ def _model_data(request: Request, account: str, partition: str) -> list[Permissi
     return [Permission("s3:GetObject", f"arn:{partition}:s3:::{bucket}/{key}")]
 
 
+def _champion_model_data(request: Request) -> str:
+    """The champion's model data a pipeline start passes (ChampionModelData), or ""."""
+    for parameter in request.params.get("PipelineParameters") or []:
+        if parameter.get("Name") == "ChampionModelData":
+            return str(parameter.get("Value", ""))
+    return ""
+
+
+def _champion_read(request: Request, account: str, partition: str) -> list[Permission]:
+    bucket, _, key = _champion_model_data(request)[5:].partition("/")
+    return [Permission("s3:GetObject", f"arn:{partition}:s3:::{bucket}/{key}")]
+
+
 def _endpoint_logs(request: Request, account: str, partition: str) -> list[Permission]:
     group = f"/aws/sagemaker/Endpoints/{request.params['EndpointName']}"
     # Streams are named <variant>/<instance id>; the instance ids are SageMaker's.
@@ -258,6 +271,18 @@ RULES: tuple[Rule, ...] = (
             )
         ),
         _model_data,
+    ),
+    Rule(
+        "the evaluate job reads the champion's model data",
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms",
+        "a processing job's container calls AWS with the execution role's credentials: the "
+        "evaluate step downloads ChampionModelData with s3:GetObject",
+        EXECUTION_ROLE,
+        lambda r: (
+            _is("sagemaker", "StartPipelineExecution")(r)
+            and _champion_model_data(r).startswith("s3://")
+        ),
+        _champion_read,
     ),
     Rule(
         "endpoints write logs and metrics",

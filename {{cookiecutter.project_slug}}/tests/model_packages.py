@@ -24,14 +24,18 @@ def register(
     *,
     image_uri: str = "image:1",
     baseline: dict[str, str] | None = None,
+    champion: tuple[str, str] = ("none", "none"),
 ) -> str:
-    """Create a version in the group with its metrics, commit and status; its ARN."""
+    """Create a version in the group with its metrics, commit and status, compared with
+    `champion` (its version, the gate metric's difference); its ARN."""
     report: dict[str, Any] = {}
     *parents, leaf = config.GATE_JSON_PATH.split(".")  # where the gate reads its metric
     node = report
     for name in parents:
         node = node.setdefault(name, {})
     node[leaf] = score
+    version, change = champion
+    report[config.CHAMPION_KEY] = {"version": version, "change": change}
     bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
     metrics_key = f"{key.rsplit('/', 1)[0]}/evaluation.json"
     boto3.client("s3").put_object(Bucket=bucket, Key=metrics_key, Body=json.dumps(report).encode())
@@ -51,7 +55,12 @@ def register(
             "SupportedResponseMIMETypes": list(config.CONTENT_TYPES),
         },
         "MetadataProperties": {"CommitId": commit},
-        "CustomerMetadataProperties": {"commit": commit, config.GATE_METRIC: str(score)},
+        "CustomerMetadataProperties": {
+            "commit": commit,
+            config.GATE_METRIC: str(score),
+            "champion": version,
+            "vs_champion": change,
+        },
         "ModelMetrics": {
             "ModelQuality": {
                 "Statistics": {

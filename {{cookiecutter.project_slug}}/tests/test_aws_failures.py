@@ -363,10 +363,8 @@ def test_dead_proxy(
 # What a fresh account lacks first for each command, and what the message says creates it.
 MISSING = {
     "pipeline upsert": f"bucket {config.ARTIFACT_BUCKET} does not exist",
-    "pipeline start": (
-        f"SageMaker pipeline {config.SAGEMAKER_PIPELINE} does not exist in {config.AWS_REGION}: "
-        f"`python -m {config.PACKAGE} pipeline upsert` creates it"
-    ),
+    # It looks for the champion in the registry first; the stack creates the group.
+    "pipeline start": f"model package group {config.MODEL_PACKAGE_GROUP} does not exist",
     "retrain": f"bucket {config.SOURCE_BUCKET} does not exist",
     "registry list": f"model package group {config.MODEL_PACKAGE_GROUP} does not exist",
     "registry latest-approved": f"model package group {config.MODEL_PACKAGE_GROUP} does not",

@@ -122,6 +122,19 @@ GATE_JSON_PATH = f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}.value"
 BASELINE_JSON_PATH = (
     f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}_best_constant_classifier.value"
 )
+# The champion: the latest Approved version in the model package group, the model in production.
+# A new model must also reach the champion's GATE_METRIC minus CHAMPION_TOLERANCE, both scored by
+# the evaluate step on the same test rows (a pipeline parameter, ChampionTolerance, can change
+# it per run). The first model of a project has no champion and meets the two bars above alone.
+CHAMPION_TOLERANCE = {{ cookiecutter.champion_tolerance | float }}
+# Where evaluation.json holds the champion: the bar the gate compares with (its score minus the
+# tolerance; 0 without a champion), its version ("none") and the difference ("+0.0123"; "none"),
+# which the registered version records in its metadata, and a sentence for the Fail step.
+CHAMPION_KEY = "champion"
+CHAMPION_BAR_JSON_PATH = f"{CHAMPION_KEY}.bar"
+CHAMPION_VERSION_JSON_PATH = f"{CHAMPION_KEY}.version"
+CHAMPION_CHANGE_JSON_PATH = f"{CHAMPION_KEY}.change"
+CHAMPION_VERDICT_JSON_PATH = f"{CHAMPION_KEY}.verdict"
 
 # What the step scripts (src/{{ cookiecutter.__package }}/steps/) are given as arguments, by the
 # pipeline and by `run-local` alike. The scripts run alone in the containers and cannot import this.

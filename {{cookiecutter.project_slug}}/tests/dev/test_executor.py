@@ -195,6 +195,19 @@ def test_container_paths_stay_inside_the_jobs_directory(tmp_path: Path) -> None:
             container.path(escaping)
 
 
+def test_a_jobs_environment_carries_its_aws_access_and_where_opt_ml_is(tmp_path: Path) -> None:
+    """A job that calls AWS itself (the evaluate step reading the champion) reaches the
+    emulator as the pipeline's caller; nothing of the developer's environment leaks in."""
+    aws = {"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "caller"}
+    env = containers.Container(tmp_path, aws).environment({"DATA": "/opt/ml/processing/x"})
+    assert env == {
+        "DATA": str(tmp_path / "opt/ml/processing/x"),
+        **aws,
+        "SAGEMAKER_BASE_DIR": str(tmp_path / "opt/ml"),
+    }
+    assert "AWS_ENDPOINT_URL" not in containers.Container(tmp_path).environment({})
+
+
 # ---- small pipelines in the emulator ---------------------------------------------------------
 
 # A processing script: wait, then write its name and an environment variable to its output.

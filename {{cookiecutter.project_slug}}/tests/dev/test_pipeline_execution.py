@@ -186,9 +186,14 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     score: Any = report
     for key in config.GATE_JSON_PATH.split("."):
         score = score[key]
+    # No champion yet: judged by the threshold and the constant baseline alone, and it says so.
+    assert report[config.CHAMPION_KEY]["version"] == "none"
     assert package["CustomerMetadataProperties"] == {
         "commit": COMMIT,
         config.GATE_METRIC: str(score),
+        "champion": "none",
+        "vs_champion": "none",
+        "report": statistics.replace("evaluation.json", "report.md"),
     }
     # The version carries its own data-quality baseline: this run's Baseline job's files, of
     # the features the model was trained on.
@@ -199,6 +204,97 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
         assert quality[kind]["S3Uri"].endswith(f"/{execution_id}/{BASELINE}/baseline/{name}")
     constraints = json.loads(s3_object(quality["Constraints"]["S3Uri"]))
     assert [f["name"] for f in constraints["features"]] == list(trained.feature_names_in_)
+    assert "no champion" in package["ModelPackageDescription"]
+
+
+def approve_newest() -> dict[str, Any]:
+    """Approve the newest version, making it the champion; its description."""
+    sm = boto3.client("sagemaker")
+    newest = sm.list_model_packages(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP, SortOrder="Descending"
+    )["ModelPackageSummaryList"][0]
+    sm.update_model_package(
+        ModelPackageArn=newest["ModelPackageArn"], ModelApprovalStatus="Approved"
+    )
+    return sm.describe_model_package(ModelPackageName=newest["ModelPackageArn"])
+
+
+def test_the_latest_approved_version_is_the_champion_scored_on_the_same_rows(
+    aws: Emulated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    champion = approve_newest()
+    version = str(champion["ModelPackageVersion"])
+    model_data = champion["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    result = run(aws.upserted, tmp_path, capsys)
+    assert result.code == ExitCode.OK, result.err
+    assert f"compared with champion version {version} ({model_data})" in result.out
+    arn = result.step(REGISTER)["Metadata"]["RegisterModel"]["Arn"]
+    package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    compared = json.loads(s3_object(statistics))[config.CHAMPION_KEY]
+    # The same code on the same rows: the champion scores exactly what the challenger does.
+    assert compared["version"] == version
+    assert compared["model_data"] == model_data
+    assert compared["difference"] == 0.0
+    assert compared[config.METRICS_KEY]["confusion_matrix"]
+    metadata = package["CustomerMetadataProperties"]
+    assert (metadata["champion"], metadata["vs_champion"]) == (version, "+0.0000")
+    assert f"champion version {version} scored" in package["ModelPackageDescription"]
+
+
+def test_a_challenger_behind_the_champion_beyond_the_tolerance_is_refused(
+    aws: Emulated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An equal challenger, made worse than the champion by a tolerance below zero."""
+    demanding = copy.deepcopy(aws.upserted)
+    for parameter in demanding["Parameters"]:
+        if parameter["Name"] == "ChampionTolerance":
+            parameter["DefaultValue"] = -0.5  # the bar: the champion's score plus 0.5
+    champion = approve_newest()
+    before = versions()
+    result = run(demanding, tmp_path, capsys)
+    assert result.code == ExitCode.BELOW_THRESHOLD, result.err
+    assert result.failed() == [FAIL]
+    message = result.step(FAIL)["FailureReason"]
+    version = champion["ModelPackageVersion"]
+    assert "and at least the champion's minus ChampionTolerance " in message
+    assert f"| champion version {version} scored " in message
+    assert "is below its bar" in message
+    assert "(tolerance -0.5000)" in message
+    assert versions() == before
+
+
+def test_a_champion_whose_model_data_is_missing_fails_the_evaluate_step(
+    aws: Emulated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Never a silent "no champion": the step fails, naming the version and the URI."""
+    sm = boto3.client("sagemaker")
+    champion = approve_newest()
+    container = champion["InferenceSpecification"]["Containers"][0]
+    missing = f"s3://{config.ARTIFACT_BUCKET}/gone/model.tar.gz"
+    broken = sm.create_model_package(
+        ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+        InferenceSpecification={
+            "Containers": [{"Image": container["Image"], "ModelDataUrl": missing}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="Approved",
+    )["ModelPackageArn"]
+    try:
+        before = versions()
+        result = run(aws.upserted, tmp_path, capsys)
+        assert result.code == ExitCode.FAILED, result.err
+        assert result.failed() == [EVALUATE]
+        reason = result.step(EVALUATE)["FailureReason"]
+        version = sm.describe_model_package(ModelPackageName=broken)["ModelPackageVersion"]
+        assert f"error: champion version {version}: its model data {missing} cannot be read" in (
+            reason
+        )
+        assert versions() == before
+    finally:
+        # The next tests' champion is the good one again.
+        sm.update_model_package(ModelPackageArn=broken, ModelApprovalStatus="Rejected")
 
 
 def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
@@ -231,8 +327,13 @@ def _property_file_path(definition: Definition) -> None:
 
 
 def _gate_json_path(definition: Definition) -> None:
-    threshold, _ = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    threshold, *_ = steps_of(definition)[GATE]["Arguments"]["Conditions"]
     threshold["LeftValue"]["Std:JsonGet"]["Path"] = f"{config.METRICS_KEY}.acc.value"
+
+
+def _champion_bar_path(definition: Definition) -> None:
+    *_, champion = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    champion["RightValue"]["Std:JsonGet"]["Path"] = f"{config.CHAMPION_KEY}.value.bar"
 
 
 def _model_input_from_preprocess(definition: Definition) -> None:
@@ -257,6 +358,12 @@ def _model_input_from_preprocess(definition: Definition) -> None:
             GATE,
             f"property file {EVALUATION_REPORT} of {EVALUATE} has no 'acc'",
             id="gate-json-path",
+        ),
+        pytest.param(
+            _champion_bar_path,
+            GATE,
+            f"property file {EVALUATION_REPORT} of {EVALUATE} has no 'bar'",
+            id="champion-bar-json-path",
         ),
         pytest.param(
             _model_input_from_preprocess,

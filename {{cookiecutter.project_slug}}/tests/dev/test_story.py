@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -102,3 +103,21 @@ def test_the_registered_version_must_be_this_commits(monkeypatch: pytest.MonkeyP
         with pytest.raises(CliError, match="did not register this run's model") as error:
             story.registered(story.COMMITS[1])
     assert error.value.code == ExitCode.FAILED
+
+
+def test_the_closing_note_shows_the_comparison_table_of_the_newest_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    table = [
+        "| metric | challenger | champion | difference |",
+        "| --- | --- | --- | --- |",
+        "| **balanced_accuracy** (gate) | 0.8810 | 0.9762 | -0.0952 |",
+    ]
+    heading = "## Against the champion (version 2), on the same test rows"
+    report.write_text(
+        "\n".join(["# Model evaluation", "", heading, "", *table, "", "## Per class"])
+    )
+    assert story.comparison(report) == [heading.removeprefix("## "), *table, ""]
+    # No champion, or no report: nothing to show.
+    report.write_text("# Model evaluation\n\n## Champion\n\nNo champion to compare with.\n")
+    assert story.comparison(report) == []
+    assert story.comparison(None) == []

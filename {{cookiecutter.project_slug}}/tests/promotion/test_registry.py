@@ -32,8 +32,13 @@ def sm():
         yield client
 
 
-def _register(score: float, commit: str, status: str = "PendingManualApproval") -> str:
-    return model_packages.register(MODEL, score, commit, status)
+def _register(
+    score: float,
+    commit: str,
+    status: str = "PendingManualApproval",
+    champion: tuple[str, str] = ("none", "none"),
+) -> str:
+    return model_packages.register(MODEL, score, commit, status, champion=champion)
 
 
 def _args(**values: object) -> argparse.Namespace:
@@ -53,6 +58,25 @@ def test_list_shows_version_status_gate_score_and_commit(
     assert "0.950" in lines[1]
     assert "bbbbbbbbbbbb" in lines[1]
     assert lines[2].split()[:2] == ["1", "PendingManualApproval"]
+
+
+def test_list_shows_the_champion_each_version_was_compared_with(
+    sm, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _register(0.91, "aaaaaaaaaaaaaaaa", "Approved")
+    second = _register(0.95, "bbbbbbbbbbbbbbbb", champion=("1", "+0.0400"))
+    # Approving drops the metadata in moto (not in AWS): the statistics JSON still says it.
+    registry_cli.approve(_args(version=2))
+    assert "champion" not in sm.describe_model_package(ModelPackageName=second).get(
+        "CustomerMetadataProperties", {}
+    )
+    capsys.readouterr()
+    registry_cli.list_versions(_args())
+    header, newest, first = capsys.readouterr().out.splitlines()[:3]
+    assert header.split()[4:8] == [config.GATE_METRIC.upper(), "CHAMPION", "VS", "CHAMPION"]
+    assert newest.split()[:2] == ["2", "Approved"]
+    assert newest.split()[5:7] == ["1", "+0.0400"]
+    assert first.split()[5:7] == ["none", "none"]
 
 
 def test_approve_records_who_and_why_and_the_score_survives(sm) -> None:

@@ -5,6 +5,7 @@ only the standard library, pytest, numpy, pandas, scikit-learn, joblib and the s
 """
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def trained(tmp_path: Path, table: pd.DataFrame, target: str) -> Path:
     return tmp_path
 
 
-def run(folder: Path, target: str, task: str, metric: str, threshold: float) -> int:
+def run(folder: Path, target: str, task: str, metric: str, threshold: float, *champion: str) -> int:
     return evaluate.main(
         [
             *("--model-dir", str(folder / "model")),
@@ -49,6 +50,7 @@ def run(folder: Path, target: str, task: str, metric: str, threshold: float) -> 
             *("--output-dir", str(folder / "evaluation")),
             *("--target", target, "--task", task, "--gate-metric", metric),
             *("--threshold", str(threshold)),
+            *champion,
         ]
     )
 
@@ -202,7 +204,8 @@ def test_report_shows_verdict_balance_and_training_score(evaluated: Path) -> Non
     report = (evaluated / "report.md").read_text(encoding="utf-8")
     verdict = "PASS" if evaluate.passes(score, baseline, config.GATE_THRESHOLD) else "FAIL"
     line = evaluate.gate_line(config.GATE_METRIC, score, baseline, config.GATE_THRESHOLD)
-    assert f"**Verdict: {verdict}**: {line}." in report
+    assert f"**Verdict: {verdict}**: {line}; no champion: " in report
+    assert "No champion to compare with." in report
     train_set, test_set = tables.splits(tables.data_set())
     assert f"held-out test set: {len(test_set)} rows, training set: {len(train_set)} rows" in report
     names = evaluate.class_names(document, TARGET)
@@ -292,3 +295,111 @@ def test_evaluate_refuses_a_missing_model(
     assert code == 2
     assert "model.tar.gz" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --- the champion: the latest Approved version, scored on the same rows -------------------------
+
+
+@pytest.fixture(scope="module")
+def contenders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(the splits with a good model, a good model.tar.gz, a weak one trained on a shuffled
+    half of the target), on the configured data set."""
+    folder = trained(tmp_path_factory.mktemp("contenders"), tables.data_set(), TARGET)
+    train_set = pd.read_parquet(folder / "train" / evaluate.TRAIN_FILE)
+    shuffled = train_set.copy()
+    half = shuffled.sample(frac=0.5, random_state=1).index
+    shuffled.loc[half, TARGET] = shuffled.loc[half, TARGET].sample(frac=1, random_state=2).values
+    weak = tmp_path_factory.mktemp("weak")
+    train.save(tables.fit(shuffled, TARGET), weak / "trained")
+    tables.pack(weak / "trained", weak / "model.tar.gz")
+    return folder, folder / "model" / "model.tar.gz", weak / "model.tar.gz"
+
+
+def judged(
+    splits: Path, workdir: Path, champion: Path, tolerance: float, challenger: Path | None = None
+) -> tuple[dict, str]:
+    """Evaluate the splits' model (or `challenger`) against `champion`: evaluation.json, report."""
+    shutil.copytree(splits, workdir, ignore=shutil.ignore_patterns("evaluation"))
+    if challenger is not None:
+        shutil.copyfile(challenger, workdir / "model" / "model.tar.gz")
+    options = ("--champion-model-data", str(champion), "--champion-version", "7")
+    tolerated = ("--champion-tolerance", str(tolerance))
+    code = run(workdir, TARGET, config.TASK, config.GATE_METRIC, 0.5, *options, *tolerated)
+    assert code == 0
+    output = workdir / "evaluation"
+    document = json.loads((output / "evaluation.json").read_text(encoding="utf-8"))
+    return document, (output / "report.md").read_text(encoding="utf-8")
+
+
+def verdict(document: dict) -> bool:
+    """What the pipeline's gate decides on this evaluation.json."""
+    score = json_path(document, config.GATE_JSON_PATH)
+    baseline = json_path(document, config.BASELINE_JSON_PATH)
+    return evaluate.passes(score, baseline, 0.5, json_path(document, config.CHAMPION_BAR_JSON_PATH))
+
+
+def test_no_champion_leaves_the_threshold_alone(evaluated: Path) -> None:
+    document = json.loads((evaluated / "evaluation.json").read_text(encoding="utf-8"))
+    assert document[config.CHAMPION_KEY]["version"] == "none"
+    assert json_path(document, config.CHAMPION_BAR_JSON_PATH) == 0.0
+    assert json_path(document, config.CHAMPION_CHANGE_JSON_PATH) == "none"
+    # SageMaker's model-metrics reader still finds the challenger's metrics where it looks.
+    assert set(document) == {config.METRICS_KEY, config.CHAMPION_KEY}
+
+
+def test_an_equal_challenger_passes(contenders: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    folder, good, _ = contenders
+    document, report = judged(folder, tmp_path / "run", good, 0.0)
+    champion = document[config.CHAMPION_KEY]
+    assert champion["difference"] == 0.0
+    assert champion["change"] == "+0.0000"
+    assert champion["bar"] == json_path(document, config.GATE_JSON_PATH)
+    assert verdict(document)
+    assert "## Against the champion (version 7), on the same test rows" in report
+    field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    assert f"| **{field}** (gate) | " in report.split("## Against the champion")[1]
+
+
+def test_a_better_challenger_passes(contenders: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    folder, _, weak = contenders
+    document, report = judged(folder, tmp_path / "run", weak, 0.0)
+    assert document[config.CHAMPION_KEY]["difference"] > 0.05
+    assert verdict(document)
+    assert "**Verdict: PASS**" in report
+
+
+@pytest.mark.parametrize(("margin", "passed"), [(0.01, True), (-0.01, False)])
+def test_a_worse_challenger_passes_only_within_the_tolerance(
+    contenders: tuple[Path, Path, Path], tmp_path: Path, margin: float, passed: bool
+) -> None:
+    folder, good, weak = contenders
+    ahead, _ = judged(folder, tmp_path / "ahead", weak, 0.0)
+    behind = ahead[config.CHAMPION_KEY]["difference"]
+    document, report = judged(folder, tmp_path / "behind", good, behind + margin, challenger=weak)
+    champion = document[config.CHAMPION_KEY]
+    assert champion["difference"] == pytest.approx(-behind)
+    assert champion["tolerance"] == pytest.approx(behind + margin)
+    assert verdict(document) is passed
+    assert ("clears its bar" in champion["verdict"]) is passed
+    assert f"**Verdict: {'PASS' if passed else 'FAIL'}**" in report
+
+
+@pytest.mark.parametrize("problem", ["missing", "unreadable"])
+def test_a_champion_that_cannot_be_read_fails_the_step(
+    contenders: tuple[Path, Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    problem: str,
+) -> None:
+    """Never a silent "no champion": the step stops, naming the version and the model data."""
+    folder, _, _ = contenders
+    champion = tmp_path / "model.tar.gz"
+    if problem == "unreadable":
+        champion.write_bytes(b"not a gzip archive")
+    copy = tmp_path / "splits"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("evaluation"))
+    options = ("--champion-model-data", str(champion), "--champion-version", "7")
+    assert run(copy, TARGET, config.TASK, config.GATE_METRIC, 0.5, *options) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: champion version 7: its model data {champion} cannot be read")
+    assert not (copy / "evaluation" / "evaluation.json").exists()

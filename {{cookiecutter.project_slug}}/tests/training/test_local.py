@@ -55,7 +55,9 @@ def test_the_verdict_is_the_pipelines_gate(run: tuple[LocalResult, list[str]]) -
     report = result.report.read_text(encoding="utf-8")
     verdict = "PASS" if result.passed else "FAIL"
     line = local.gate_line(result.metric, result.score, result.baseline, config.GATE_THRESHOLD)
-    assert f"**Verdict: {verdict}**: {line}." in report
+    assert f"**Verdict: {verdict}**: {line}; no champion: " in report
+    assert (result.champion_bar, result.champion_verdict) == (0.0, result.champion_verdict)
+    assert result.champion_verdict.startswith("no champion")
 
 
 def test_the_gate_line_is_the_evaluate_steps() -> None:
@@ -65,9 +67,10 @@ def test_the_gate_line_is_the_evaluate_steps() -> None:
     for score, baseline, threshold in [(0.9, 0.5, 0.85), (0.8, 0.5, 0.85), (0.9, 0.95, 0.85)]:
         ours = local.gate_line("f1", score, baseline, threshold)
         assert ours == evaluate.gate_line("f1", score, baseline, threshold)
-        assert local.passes(score, baseline, threshold) is evaluate.passes(
-            score, baseline, threshold
-        )
+        for bar in (0.0, score, score + 0.01):
+            assert local.passes(score, baseline, threshold, bar) is evaluate.passes(
+                score, baseline, threshold, bar
+            )
 
 
 def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
@@ -90,9 +93,14 @@ def test_cli_prints_the_table_and_exits_7_below_threshold(
     calls = []
 
     def judged(
-        data: Path, workdir: Path, threshold: float, options: dict[str, dict[str, object]]
+        data: Path,
+        workdir: Path,
+        threshold: float,
+        options: dict[str, dict[str, object]],
+        champion: Path | None,
     ) -> LocalResult:
         calls.append((data, workdir, threshold, options))
+        assert champion is None
         result = run[0]
         passed = local.passes(result.score, result.baseline, threshold)
         return dataclasses.replace(result, threshold=threshold, passed=passed)
@@ -211,4 +219,27 @@ def test_threshold_outside_0_1_is_refused(tmp_path: Path, threshold: float) -> N
     with pytest.raises(CliError, match=r"threshold .* is outside \(0, 1\]") as error:
         run_local(DATA, tmp_path, threshold)
     assert error.value.code == ExitCode.USAGE
+    assert not (tmp_path / "opt").exists()
+
+
+def test_a_champion_is_scored_on_the_same_rows_and_judged_by_the_gate(
+    run: tuple[LocalResult, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run-local --champion` (and `make local CHAMPION=`): the same model is an equal champion."""
+    champion = tmp_path / "champion.tar.gz"
+    champion.write_bytes(run[0].model_tar.read_bytes())
+    code = cli.main(["run-local", "--workdir", str(tmp_path / "run"), "--champion", str(champion)])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    score = run[0].score
+    assert f"champion: champion version local scored {score:.4f}; the challenger's " in out
+    assert f"clears its bar {score - config.CHAMPION_TOLERANCE:.4f}" in out
+    report = (tmp_path / "run" / "opt/ml/processing/evaluation/report.md").read_text()
+    assert "## Against the champion (version local), on the same test rows" in report
+
+
+def test_a_missing_champion_is_refused_before_any_step(tmp_path: Path) -> None:
+    with pytest.raises(CliError, match=r"gone\.tar\.gz: champion model\.tar\.gz not found") as e:
+        run_local(DATA, tmp_path, 0.85, champion=tmp_path / "gone.tar.gz")
+    assert e.value.code == ExitCode.USAGE
     assert not (tmp_path / "opt").exists()

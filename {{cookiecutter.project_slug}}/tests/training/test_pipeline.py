@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -27,6 +28,11 @@ EXECUTION_ARN = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/"
     f"{config.SAGEMAKER_PIPELINE}/execution/abc123"
 )
+_ARN_PREFIX = f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
+PACKAGE_ARN = f"{_ARN_PREFIX}:model-package/{config.MODEL_PACKAGE_GROUP}/4"
+GROUP_ARN = f"{_ARN_PREFIX}:model-package-group/{config.MODEL_PACKAGE_GROUP}"
+CHAMPION_DATA = f"s3://{config.ARTIFACT_BUCKET}/{config.SAGEMAKER_PIPELINE}/job/output/model.tar.gz"
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 
 def _dead_port() -> int:
@@ -161,6 +167,7 @@ def test_gate_needs_the_threshold_and_to_beat_the_constant_baseline(
         }
 
     score, baseline = read(config.GATE_JSON_PATH), read(config.BASELINE_JSON_PATH)
+    champion = read(config.CHAMPION_BAR_JSON_PATH)
     assert steps[interface.GATE]["Arguments"]["Conditions"] == [
         {
             "Type": "GreaterThanOrEqualTo",
@@ -168,6 +175,8 @@ def test_gate_needs_the_threshold_and_to_beat_the_constant_baseline(
             "RightValue": _get("GateThreshold"),
         },
         {"Type": "GreaterThan", "LeftValue": score, "RightValue": baseline},
+        # The champion's score minus the tolerance, worked out by the evaluate step.
+        {"Type": "GreaterThanOrEqualTo", "LeftValue": score, "RightValue": champion},
     ]
     message = steps[interface.FAIL]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert message[0] == config.GATE_METRIC
@@ -175,6 +184,34 @@ def test_gate_needs_the_threshold_and_to_beat_the_constant_baseline(
     assert baseline in message
     assert _get("GateThreshold") in message
     assert "best constant classifier" in " ".join(v for v in message if isinstance(v, str))
+    # Both scores and the champion's version: its sentence names them.
+    assert champion in message
+    assert read(config.CHAMPION_VERDICT_JSON_PATH) in message
+
+
+def test_the_champion_reaches_the_evaluate_step_and_the_registered_version(
+    definition: dict[str, Any],
+) -> None:
+    steps = steps_by_name(definition)
+    arguments = steps[interface.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    for option, parameter in [
+        ("--champion-model-data=", "ChampionModelData"),
+        ("--champion-version=", "ChampionVersion"),
+        ("--champion-tolerance=", "ChampionTolerance"),
+    ]:
+        assert {"Std:Join": {"On": "", "Values": [option, _get(parameter)]}} in arguments
+    register = steps[interface.REGISTER]["Arguments"]
+    metadata = register["CustomerMetadataProperties"]
+    paths = {
+        "champion": config.CHAMPION_VERSION_JSON_PATH,
+        "vs_champion": config.CHAMPION_CHANGE_JSON_PATH,
+    }
+    for key, path in paths.items():
+        (value,) = metadata[key]["Std:Join"]["Values"]
+        assert value["Std:JsonGet"]["Path"] == path
+    assert metadata["report"]["Std:Join"]["Values"][-1] == "report.md"
+    description = register["ModelPackageDescription"]["Std:Join"]["Values"]
+    assert description[-1]["Std:JsonGet"]["Path"] == config.CHAMPION_VERDICT_JSON_PATH
 
 
 def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
@@ -188,6 +225,13 @@ def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
         "GateThreshold": ("Float", config.GATE_THRESHOLD),
         "ModelApprovalStatus": ("String", config.REGISTRATION_STATUS),
         "CommitSha": ("String", interface.NO_COMMIT),
+        "ChampionModelData": ("String", ""),
+        "ChampionVersion": ("String", ""),
+        "ChampionTolerance": ("Float", config.CHAMPION_TOLERANCE),
+        **{
+            interface.hyperparameter_parameter(name): ("String", str(value))
+            for name, value in config.HYPERPARAMETERS.items()
+        },
     }
     steps = steps_by_name(definition)
     resources = steps[interface.TRAIN]["Arguments"]["ResourceConfig"]
@@ -238,7 +282,14 @@ def test_every_step_runs_the_pinned_scikit_learn_image(definition: dict[str, Any
 
 def _options(arguments: list[Any]) -> list[str]:
     """Container arguments with pipeline expressions replaced by a plausible value."""
-    return [a if isinstance(a, str) else "0.5" for a in arguments]
+    return [a if isinstance(a, str) else _plausible(a) for a in arguments]
+
+
+def _plausible(expression: dict[str, Any]) -> str:
+    # `--name=` joined with a parameter stays one `--name=value` option.
+    values = expression.get("Std:Join", {}).get("Values", [])
+    prefix = values[0] if values and isinstance(values[0], str) else ""
+    return f"{prefix}0.5"
 
 
 def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) -> None:
@@ -254,11 +305,22 @@ def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) 
     )
     hyperparameters = steps[interface.TRAIN]["Arguments"]["HyperParameters"]
     # ModelTrainer passes each hyperparameter to train.py as `--name value`.
-    fit = train.parse_args([part for k, v in hyperparameters.items() for part in (f"--{k}", v)])
+    # A parameter's default is what a run without an override passes.
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    given = {
+        k: defaults[v["Get"].split(".")[1]] if isinstance(v, dict) else v
+        for k, v in hyperparameters.items()
+    }
+    fit = train.parse_args([part for k, v in given.items() for part in (f"--{k}", v)])
+    # Each hyperparameter is a pipeline parameter a run can override.
+    for name in config.HYPERPARAMETERS:
+        parameter = interface.hyperparameter_parameter(name)
+        assert hyperparameters[name] == _get(parameter)
     assert fit.target == config.TARGET_COLUMN
     assert fit.seed == config.RANDOM_SEED
     arguments = steps[interface.EVALUATE]["Arguments"]["AppSpecification"]["ContainerArguments"]
     judge = evaluate.parse_args(_options(arguments))
+    assert (judge.champion_model_data, judge.champion_tolerance) == ("0.5", 0.5)
     assert (judge.target, judge.task, judge.gate_metric) == (
         config.TARGET_COLUMN,
         config.TASK,
@@ -409,16 +471,65 @@ def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
             "PipelineName": config.SAGEMAKER_PIPELINE,
             "PipelineExecutionDisplayName": "commit-0123456789ab",
             "PipelineExecutionDescription": "commit 0123456789abcdef",
-            "PipelineParameters": [{"Name": "CommitSha", "Value": "0123456789abcdef"}],
+            "PipelineParameters": [
+                {"Name": "CommitSha", "Value": "0123456789abcdef"},
+                # No champion: empty, and the step judges by the threshold alone.
+                {"Name": "ChampionModelData", "Value": ""},
+                {"Name": "ChampionVersion", "Value": ""},
+            ],
             "ClientRequestToken": ANY,
         },
     )
     assert execution.start_execution(client, "0123456789abcdef") == EXECUTION_ARN
 
 
-def test_start_can_name_the_input_data(sm: tuple[Any, Stubber]) -> None:
+def _champion_lookup(stubber: Stubber, version: int | None) -> None:
+    """ListModelPackages (Approved, newest first) and, for a champion, DescribeModelPackage."""
+    listed = {
+        "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "ModelApprovalStatus": "Approved",
+    }
+    if version is None:
+        stubber.add_response("list_model_packages", {"ModelPackageSummaryList": []}, listed)
+        stubber.add_response(
+            "describe_model_package_group",
+            {
+                "ModelPackageGroupName": config.MODEL_PACKAGE_GROUP,
+                "ModelPackageGroupArn": GROUP_ARN,
+                "CreationTime": NOW,
+                "CreatedBy": {},
+                "ModelPackageGroupStatus": "Completed",
+            },
+        )
+        return
+    summary = {
+        "ModelPackageArn": PACKAGE_ARN,
+        "ModelPackageVersion": version,
+        "CreationTime": NOW,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved",
+    }
+    stubber.add_response("list_model_packages", {"ModelPackageSummaryList": [summary]}, listed)
+    described = {
+        **summary,
+        "ModelPackageName": config.MODEL_PACKAGE_GROUP,
+        "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        "InferenceSpecification": {
+            "Containers": [{"Image": "image", "ModelDataUrl": CHAMPION_DATA}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    }
+    stubber.add_response("describe_model_package", described, {"ModelPackageName": PACKAGE_ARN})
+
+
+def test_start_passes_the_latest_approved_version_as_the_champion(
+    sm: tuple[Any, Stubber], capsys: pytest.CaptureFixture[str]
+) -> None:
     client, stubber = sm
-    uri = "s3://other-bucket/exports/2026-12/churn.csv"
+    _champion_lookup(stubber, 4)
     stubber.add_response(
         "start_pipeline_execution",
         {"PipelineExecutionArn": EXECUTION_ARN},
@@ -428,6 +539,40 @@ def test_start_can_name_the_input_data(sm: tuple[Any, Stubber]) -> None:
             "PipelineExecutionDescription": ANY,
             "PipelineParameters": [
                 {"Name": "CommitSha", "Value": "0123456789abcdef"},
+                {"Name": "ChampionModelData", "Value": CHAMPION_DATA},
+                {"Name": "ChampionVersion", "Value": "4"},
+                {"Name": interface.hyperparameter_parameter("c"), "Value": "0.001"},
+            ],
+            "ClientRequestToken": ANY,
+        },
+    )
+    code = execution.start("0123456789abcdef", hyperparameters=["c=0.001"], sm=client)
+    assert code == ExitCode.OK
+    assert f"compared with champion version 4 ({CHAMPION_DATA})" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("pair", ["c", "gamma=1", "c=", "=1"])
+def test_a_hyperparameter_override_must_name_one_of_config(pair: str) -> None:
+    with pytest.raises(CliError, match="must be NAME=VALUE with NAME one of: c, max-iter") as error:
+        execution.checked_hyperparameters([pair])
+    assert error.value.code == ExitCode.USAGE
+
+
+def test_start_can_name_the_input_data(sm: tuple[Any, Stubber]) -> None:
+    client, stubber = sm
+    uri = "s3://other-bucket/exports/2026-12/churn.csv"
+    _champion_lookup(stubber, None)
+    stubber.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": EXECUTION_ARN},
+        {
+            "PipelineName": config.SAGEMAKER_PIPELINE,
+            "PipelineExecutionDisplayName": ANY,
+            "PipelineExecutionDescription": ANY,
+            "PipelineParameters": [
+                {"Name": "CommitSha", "Value": "0123456789abcdef"},
+                {"Name": "ChampionModelData", "Value": ""},
+                {"Name": "ChampionVersion", "Value": ""},
                 {"Name": "InputDataUri", "Value": uri},
             ],
             "ClientRequestToken": ANY,

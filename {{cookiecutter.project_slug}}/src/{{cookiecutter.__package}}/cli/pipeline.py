@@ -28,6 +28,13 @@ def add(commands: argparse._SubParsersAction) -> None:
         f"(default: {config.DEFAULT_INPUT_DATA!r}, that data set)",
     )
     start.add_argument(
+        "--hyperparameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a training hyperparameter for this run (repeatable; names: "
+        f"{', '.join(config.HYPERPARAMETERS)})",
+    )
+    start.add_argument(
         "--timeout-seconds",
         type=float,
         default=config.PIPELINE_WAIT_SECONDS,
@@ -76,6 +83,7 @@ def start_execution(args: argparse.Namespace) -> int:
     return execution.start(
         args.commit,
         input_data=args.input_data,
+        hyperparameters=args.hyperparameter,
         wait_seconds=wait_seconds,
         outputs_file=args.outputs,
         poll_seconds=args.poll_seconds or execution.POLL_FIRST_SECONDS,

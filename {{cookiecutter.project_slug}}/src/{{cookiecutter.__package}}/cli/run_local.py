@@ -29,6 +29,13 @@ def add(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="binary: the positive label (default: config.POSITIVE_CLASS, else 1, yes or true)",
     )
+    p.add_argument(
+        "--champion",
+        metavar="MODEL_TAR",
+        help="a model.tar.gz to compare with, as the pipeline compares with the latest Approved "
+        f"version (the new model must reach its {config.GATE_METRIC} minus "
+        f"{config.CHAMPION_TOLERANCE})",
+    )
     p.add_argument("--workdir", help="scratch directory for the run (default: build/local)")
     p.add_argument(
         "--threshold",
@@ -54,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
         drop = tuple(name.strip() for name in args.drop.split(",") if name.strip())
     options = local.step_options(args.target, drop, args.positive_class)
     started = time.perf_counter()
-    result = local.run_local(data, workdir, args.threshold, options=options)
+    champion = Path(args.champion) if args.champion else None
+    result = local.run_local(data, workdir, args.threshold, options=options, champion=champion)
     print(local.format_summary(result))
     print(f"total {time.perf_counter() - started:.1f} s")
     if not result.passed:
         line = local.gate_line(result.metric, result.score, result.baseline, result.threshold)
+        if result.score >= result.threshold and result.score > result.baseline:
+            line = f"{config.GATE_METRIC} {result.score:.4f}: {result.champion_verdict}"
         raise CliError(
             f"{line}: the pipeline would not register this model", ExitCode.BELOW_THRESHOLD
         )

@@ -67,6 +67,9 @@ class Container:
     """One job's scratch directory, standing for its container's filesystem."""
 
     root: Path
+    # What a job's own AWS calls use: SageMaker gives the container the execution role's
+    # credentials and region; here the emulator's address and the pipeline's caller's keys.
+    aws: dict[str, str] = field(default_factory=dict)
 
     def path(self, container_path: str) -> Path:
         """Where a container path (/opt/ml/...) lives on this machine."""
@@ -84,7 +87,7 @@ class Container:
     def environment(self, env: dict[str, str]) -> dict[str, str]:
         """The job's environment, container paths mapped, and where /opt/ml is."""
         mapped = {name: self.mapped(str(value)) for name, value in env.items()}
-        return {**mapped, "SAGEMAKER_BASE_DIR": str(self.path(OPT_ML))}
+        return {**mapped, **self.aws, "SAGEMAKER_BASE_DIR": str(self.path(OPT_ML))}
 
     def shown(self, text: str) -> str:
         """Text (a traceback, an error line) with this machine's paths back as container paths."""

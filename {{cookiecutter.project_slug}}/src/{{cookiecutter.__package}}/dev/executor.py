@@ -197,6 +197,8 @@ class Execution:
     sagemaker: Any
     workdir: Path
     parallelism: int = DEFAULT_PARALLELISM
+    # The environment a job's own AWS calls need (Container.aws): none unless given.
+    job_aws: dict[str, str] = field(default_factory=dict)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     status: str = "Executing"
     reason: str | None = None
@@ -312,7 +314,7 @@ class Execution:
         if kind == "Model":
             arn = self.sagemaker.create_model(**arguments)["ModelArn"]
             return containers.StepResult({**arguments, "ModelArn": arn}), {"Model": {"Arn": arn}}
-        container = containers.Container(self.workdir / step.name)
+        container = containers.Container(self.workdir / step.name, self.job_aws)
         job_arn = self._job_arn(kind, job_name)
         if kind == "Processing":
             result = containers.run_processing(

@@ -80,8 +80,16 @@ class PipelineExecutions:
         parallelism = (params.get("ParallelismConfiguration") or {}).get(
             "MaxParallelExecutionSteps", executor.DEFAULT_PARALLELISM
         )
+        # A job that calls AWS itself (the evaluate step reading the champion's model data)
+        # reaches the emulator with the keys of the pipeline's caller.
+        job_aws = {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": region,
+        }
         run = executor.Execution(
-            arn, pipeline.arn, definition, values, s3, sagemaker, workdir, parallelism
+            arn, pipeline.arn, definition, values, s3, sagemaker, workdir, parallelism, job_aws
         )
         with self.lock:
             self.runs[arn] = run

@@ -32,7 +32,12 @@ from {{ cookiecutter.__package }}.training.interface import EVALUATE
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
 # Stand-ins for the commits CodePipeline would pass (the repo may not even be a git checkout).
-COMMITS = ("1" * 40, "2" * 40)
+COMMITS = ("1" * 40, "2" * 40, "3" * 40)
+# The third merge's deliberately weaker challenger: a thousand times stronger regularization. On
+# the sample data it still clears the threshold (balanced accuracy 0.881, accuracy 0.912, F1 0.865,
+# ROC AUC 0.987) but falls behind the champion (0.976, 0.982, 0.976, 0.994) by more than a small
+# tolerance: the champion gate, and only it, refuses it.
+WEAKER = {"c": "0.001"}
 # Local polling: the emulator shifts traffic in well under a second, and runs a pipeline step
 # in about one.
 FAST_POLL = ["--poll-seconds", "0.05"]
@@ -156,9 +161,11 @@ def registered(commit: str) -> str:
             ExitCode.FAILED,
         )
     score = float(metadata.get(config.GATE_METRIC, "nan"))
+    versus = metadata.get("champion", "none")
+    compared = f" vs champion v{versus} ({metadata.get('vs_champion')})" if versus != "none" else ""
     return (
-        f"{config.GATE_METRIC} {score:.4f} -> version {package['ModelPackageVersion']} "
-        f"{package['ModelApprovalStatus']}"
+        f"{config.GATE_METRIC} {score:.4f}{compared} -> version "
+        f"{package['ModelPackageVersion']} {package['ModelApprovalStatus']}"
     )
 
 
@@ -200,6 +207,7 @@ def tell(story: Story, gate: bool) -> None:
         lambda: run_pipeline(story, start, COMMITS[1]),
     )
     story.stage("approve version 2", lambda: approve(story, 2))
+    story.stage("merge 3: a weaker challenger meets the champion", lambda: weaker(story, start))
     story.stage(
         "deploy version 2 to staging",
         lambda: _tail(story.cli("deploy", "--env", "staging", *FAST_POLL)),
@@ -234,6 +242,24 @@ def tell(story: Story, gate: bool) -> None:
     story.stage("final state", lambda: final_state(story))
 
 
+def weaker(story: Story, command: str) -> str:
+    """A third merge trains a weaker model (WEAKER's override); the champion gate refuses it."""
+    sm = aws.client("sagemaker")
+    before = registry.summaries(sm)
+    overrides = [f"--hyperparameter={name}={value}" for name, value in WEAKER.items()]
+    polled = f"{command} {shlex.join([*overrides, *FAST_POLL])}"
+    env = {config.COMMIT_SHA_VARIABLE: COMMITS[2]}
+    out = story.run("bash", "-c", polled, env=env, expect=ExitCode.BELOW_THRESHOLD)
+    if registry.summaries(sm) != before:
+        raise CliError("the gate refused the weaker model, yet the registry changed")
+    # The Fail step's message: "<metric> <score> must be at least ... | champion version ...".
+    message = _after(out, "error: ")
+    champion = message.partition(" | ")[2]
+    if "is below its bar" not in champion:
+        raise CliError(f"the weaker model was refused, but not by the champion gate: {message}")
+    return f"refused by the champion gate (exit {int(ExitCode.BELOW_THRESHOLD)}): {champion}"
+
+
 def final_state(story: Story) -> str:
     """Which version each endpoint serves, and the registry table."""
     sagemaker = aws.client("sagemaker")
@@ -255,12 +281,12 @@ def _after(output: str, prefix: str) -> str:
 
 def closing_note(workdir: Path) -> str:
     """Where the story's reports are, and what to do next."""
-    # The newest evaluation report: the one the second execution's Evaluate job wrote.
+    # The newest evaluation report: the weaker challenger's, against the champion.
     reports = (workdir.resolve() / JOBS).glob(f"*/{EVALUATE}/**/report.md")
     report = max(reports, key=lambda path: path.stat().st_mtime, default=None)
     timelines = sorted(config.DEPLOY_TIMELINES.glob(f"{config.endpoint_name('prod')}-*.png"))
     rows = [
-        ("the second model's evaluation (plots beside it)", report),
+        ("the newest evaluation, against the champion (plots beside it)", report),
         ("prod's rolled-back traffic shift, as a timeline", timelines[-1] if timelines else None),
         (
             "the second model's data-quality baseline (statistics.json, constraints.json)",
@@ -268,7 +294,7 @@ def closing_note(workdir: Path) -> str:
         ),
         ("the drift report of the shifted traffic", workdir.resolve() / story_monitoring.REPORT),
     ]
-    lines = ["Reports:"]
+    lines = [*comparison(report), "Reports:"]
     for what, path in rows:
         if path is not None and path.exists():
             shown = (
@@ -286,6 +312,18 @@ def closing_note(workdir: Path) -> str:
         "then a push to " + config.INTEGRATION_BRANCH + " retrains there (README: Cost, Clean up).",
     ]
     return "\n".join(lines)
+
+
+def comparison(report: Path | None) -> list[str]:
+    """The report's table of the challenger against the champion, as the approver reads it."""
+    if report is None or not report.is_file():
+        return []
+    text = report.read_text(encoding="utf-8")
+    heading = text.find("## Against the champion")
+    if heading < 0:
+        return []
+    section = text[heading:].split("\n\n")
+    return [section[0].removeprefix("## "), *section[1].splitlines(), ""]
 
 
 def _tail(output: str) -> str:

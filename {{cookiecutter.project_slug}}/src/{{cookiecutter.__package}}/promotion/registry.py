@@ -134,6 +134,23 @@ def score_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
     recorded = package.get("CustomerMetadataProperties", {}).get(config.GATE_METRIC)
     if recorded is not None:
         return float(recorded)
+    return gate_score(_statistics(package, s3) or {})
+
+
+def comparison_of(package: dict[str, Any], s3: Any | None = None) -> tuple[str, str]:
+    """(the champion version the package was compared with, the gate metric's difference):
+    its metadata, else its statistics JSON; "none" when it had no champion, "-" when unknown."""
+    metadata = package.get("CustomerMetadataProperties", {})
+    if "champion" in metadata:
+        return metadata["champion"], metadata.get("vs_champion", "-")
+    champion = (_statistics(package, s3) or {}).get(config.CHAMPION_KEY)
+    if not isinstance(champion, dict):
+        return "-", "-"  # registered before the champion gate existed
+    return str(champion.get("version", "-")), str(champion.get("change", "-"))
+
+
+def _statistics(package: dict[str, Any], s3: Any | None) -> dict[str, Any] | None:
+    """The package's ModelQuality statistics JSON (evaluation.json), or None."""
     # Moto's UpdateModelPackage drops CustomerMetadataProperties (AWS keeps them), and packages
     # registered by other tools may lack them: the statistics JSON is the source of truth.
     statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
@@ -143,9 +160,10 @@ def score_of(package: dict[str, Any], s3: Any | None = None) -> float | None:
     try:
         bucket, key = split_s3_uri(uri)
         body = (s3 or aws.client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
-        return gate_score(json.loads(body))
+        document = json.loads(body)
     except (CliError, ValueError, aws.ClientError):
         return None
+    return document if isinstance(document, dict) else None
 
 
 def set_status(
@@ -166,7 +184,8 @@ def _label(package: dict[str, Any]) -> str:
 
 
 def table(sm: Any, s3: Any) -> str:
-    """A table of the versions, newest first: version, status, created, gate score, commit."""
+    """A table of the versions, newest first: version, status, created, gate score, the champion
+    it was compared with and the difference, commit."""
     rows = []
     for summary in summaries(sm):
         package = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
@@ -177,12 +196,14 @@ def table(sm: Any, s3: Any) -> str:
                 package["ModelApprovalStatus"],
                 f"{package['CreationTime']:%Y-%m-%d %H:%M}",
                 "-" if score is None else f"{score:.3f}",
+                *comparison_of(package, s3),
                 package.get("MetadataProperties", {}).get("CommitId", "-")[:12],
             )
         )
     if not rows:
         return f"no versions in {config.MODEL_PACKAGE_GROUP}"
-    header = ("VERSION", "STATUS", "CREATED (UTC)", config.GATE_METRIC.upper(), "COMMIT")
+    metric = config.GATE_METRIC.upper()
+    header = ("VERSION", "STATUS", "CREATED (UTC)", metric, "CHAMPION", "VS CHAMPION", "COMMIT")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:

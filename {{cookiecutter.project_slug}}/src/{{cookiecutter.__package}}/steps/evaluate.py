@@ -1,10 +1,14 @@
-"""Evaluate step: score the trained model on the held-out test set, against a constant baseline.
+"""Evaluate step: score the trained model on the held-out test set, against a constant baseline
+and against the champion (the model in production) when there is one.
 
 Runs as a SageMaker processing job: reads model/model.tar.gz, test/test.parquet and (for the
-training score) train/train.parquet under /opt/ml/processing, and writes to its evaluation/ folder
-evaluation.json (SageMaker's model-quality metrics for the task, each beside
-`<metric>_best_constant_classifier`; the pipeline's gate and the registry read it), report.md and
-the plots (confusion_matrix.png, and roc_curve.png for a binary task) when matplotlib is there.
+training score) train/train.parquet under /opt/ml/processing, and the champion's model.tar.gz
+from --champion-model-data (S3, with the job's role; or a local file). Writes to its evaluation/
+folder evaluation.json (SageMaker's model-quality metrics for the task, each beside
+`<metric>_best_constant_classifier`, and a `champion` object: its version, its metrics on the
+same rows, and the bar the challenger must reach; the pipeline's gate and the registry read it),
+report.md and the plots (confusion_matrix.png, and roc_curve.png for a binary task, the
+champion's curve overlaid) when matplotlib is there.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import os
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,9 @@ GATE_METRICS = tuple(GATE_FIELDS["binary"])
 BEST_CONSTANT = "_best_constant_classifier"
 # SageMaker's format has a standard deviation per metric: "NaN", one held-out set, no resampling.
 NO_SPREAD = "NaN"
+# evaluation.json's object about the champion, beside the challenger's metrics (SageMaker's
+# reader looks only at `<task>_classification_metrics`); NO_CHAMPION when there is none.
+CHAMPION, NO_CHAMPION = "champion", "none"
 
 
 def metrics_key(task: str) -> str:
@@ -175,9 +183,10 @@ def predict(
     return data[target].to_numpy(), model.predict(features), model.predict_proba(features)
 
 
-def passes(score: float, baseline: float, threshold: float) -> bool:
-    """The gate: at least the threshold, and better than the best constant classifier."""
-    return score >= threshold and score > baseline
+def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
+    """The gate: at least the threshold, better than the best constant classifier, and at
+    least the champion's score minus the tolerance (0 without a champion: nothing to beat)."""
+    return score >= threshold and score > baseline and score >= champion_bar
 
 
 def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
@@ -193,9 +202,71 @@ def gate_line(metric: str, score: float, baseline: float, threshold: float) -> s
     return f"{scored} is below {bar} and does not beat {constant}"
 
 
+def load_champion(uri: str) -> Any:
+    """The champion's fitted model from its model data: an s3:// URI or a local model.tar.gz."""
+    if not uri.startswith("s3://"):
+        return load_model(Path(uri))
+    # boto3 is in the SageMaker scikit-learn image (its requirements.txt); the job's role reads.
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(scratch) / "model.tar.gz"
+        try:
+            boto3.client("s3").download_file(bucket, key, str(local))
+        except (BotoCoreError, ClientError) as error:
+            raise OSError(str(error)) from None
+        return load_model(local)
+
+
+def champion_entry(
+    version: str, uri: str, field: str, score: float, tolerance: float, metrics: dict | None
+) -> dict:
+    """evaluation.json's `champion`: what the gate compares, and the champion's own metrics."""
+    if metrics is None:
+        return {
+            "version": NO_CHAMPION, "model_data": "", "tolerance": tolerance, "value": None,
+            "bar": 0.0, "difference": None, "change": NO_CHAMPION,
+            "verdict": "no champion: judged by the threshold and the constant baseline alone",
+        }  # fmt: skip
+    ((key, values),) = metrics.items()
+    value = values[field]["value"]
+    bar, difference = value - tolerance, score - value
+    verdict = "clears" if score >= bar else "is below"
+    return {
+        "version": version, "model_data": uri, "tolerance": tolerance, "value": value,
+        "bar": bar, "difference": difference, "change": f"{difference:+.4f}",
+        "verdict": f"champion version {version} scored {value:.4f}; the challenger's "
+        f"{score:.4f} {verdict} its bar {bar:.4f} (tolerance {tolerance:.4f})",
+        key: values,
+    }  # fmt: skip
+
+
+def _challenger(evaluation: dict) -> tuple[str, dict]:
+    """(the metrics key, the challenger's metrics) of an evaluation.json."""
+    return next((k, v) for k, v in evaluation.items() if k.endswith("_classification_metrics"))
+
+
+def champion_table(champion: dict, metrics: dict, key: str, field: str) -> list[str]:
+    """The report's side-by-side table: each metric of both models on the same rows."""
+    if key not in champion:
+        return ["", "## Champion", "", "No champion to compare with."]
+    theirs, version = champion[key], champion["version"]
+    lines = ["", f"## Against the champion (version {version}), on the same test rows", ""]
+    lines += ["| metric | challenger | champion | difference |", "| --- " * 4 + "|"]
+    for name, value in metrics.items():
+        if name.endswith(BEST_CONSTANT) or name not in theirs or "value" not in value:
+            continue
+        shown = f"**{name}** (gate)" if name == field else name
+        ours, other = value["value"], theirs[name]["value"]
+        lines.append(f"| {shown} | {ours:.4f} | {other:.4f} | {ours - other:+.4f} |")
+    return lines
+
+
 def class_names(evaluation: dict, target: str) -> dict[str, str]:
     """How the report and the plots name each label: a binary task's 0 and 1 after the target."""
-    ((key, metrics),) = evaluation.items()
+    key, metrics = _challenger(evaluation)
     if key == metrics_key("binary"):
         return {"0": f"not {target} (0)", "1": f"{target} (1)"}
     return {label: label for label in metrics["confusion_matrix"]}
@@ -210,17 +281,19 @@ def render_report(
     target: str = "positive",
 ) -> str:
     """The Markdown report: verdict, class balance, metrics, per-class report, confusion matrix."""
-    ((key, metrics),) = evaluation.items()
+    key, metrics = _challenger(evaluation)
     metric, field, threshold = gate
     names = class_names(evaluation, target)
     score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
-    verdict = "PASS" if passes(score, baseline, threshold) else "FAIL"
+    champion = evaluation.get(CHAMPION) or champion_entry("", "", field, score, 0.0, None)
+    verdict = "PASS" if passes(score, baseline, threshold, champion["bar"]) else "FAIL"
     test_rows = int(balance["test"].sum())
     positive = f", positive class {names['1']}" if key == metrics_key("binary") else ""
     lines = [
         "# Model evaluation",
         "",
-        f"**Verdict: {verdict}**: {gate_line(metric, score, baseline, threshold)}.",
+        f"**Verdict: {verdict}**: {gate_line(metric, score, baseline, threshold)}; "
+        f"{champion['verdict']}.",
         "",
         f"{key.split('_')[0].capitalize()} classification{positive}; held-out test set: "
         f"{test_rows} rows, training set: {int(balance['train'].sum())} rows.",
@@ -259,6 +332,7 @@ def render_report(
     lines += [
         "",
         "A training score well above the test score: the model learnt rows, not the pattern.",
+        *champion_table(champion, metrics, key, field),
         "",
         "## Per class (test)",
         "",
@@ -295,7 +369,7 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    ((key, metrics),) = evaluation.items()
+    key, metrics = _challenger(evaluation)
     labels = list(metrics["confusion_matrix"])
     matrix = np.array([[metrics["confusion_matrix"][a][p] for p in labels] for a in labels])
     size = max(4, 0.6 * len(labels) + 2)
@@ -313,16 +387,24 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
     _save_figure(fig, output_dir / "confusion_matrix.png")
     plots = ["confusion_matrix.png"]
     if binary:
-        curve = metrics["receiver_operating_characteristic_curve"]
-        fig, ax = plt.subplots(figsize=(4, 4))
-        ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label="model")
+        fig, ax = plt.subplots(figsize=(5, 5))  # the axis label names both classes
+        champion = evaluation.get(CHAMPION, {})
+        drawn = [
+            ("challenger", metrics),
+            (f"champion v{champion.get('version')}", champion.get(key)),
+        ]
+        for label, found in drawn:
+            if found:
+                curve = found["receiver_operating_characteristic_curve"]
+                label += f" (AUC {found['auc']['value']:.3f})"
+                ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label=label)
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
         ax.set(
             xlabel=f"false positive rate ({names[0]} called {target})",
             ylabel=f"true positive rate ({target} found)",
         )
-        ax.set_title(f"ROC curve, {target} vs not (AUC {metrics['auc']['value']:.3f})")
-        ax.legend(loc="lower right")
+        ax.set_title(f"ROC curve, {target} vs not")
+        ax.legend(loc="lower right", fontsize="small")
         _save_figure(fig, output_dir / "roc_curve.png")
         plots.append("roc_curve.png")
     plt.close("all")
@@ -354,6 +436,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--gate-metric", required=True, choices=GATE_METRICS)
     p.add_argument("--threshold", type=float, required=True, help="score the verdict needs")
+    p.add_argument("--champion-model-data", default="", help="the champion's model.tar.gz")
+    p.add_argument("--champion-version", default="", help="the champion's version, to report")
+    p.add_argument("--champion-tolerance", type=float, default=0.0, help="how far below it")
     return p.parse_args(argv)
 
 
@@ -372,6 +457,26 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, tarfile.TarError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    score = evaluation[metrics_key(args.task)][field]["value"]
+    theirs = None
+    if args.champion_model_data:
+        # Never a silent "no champion": a champion named but unreadable fails the step.
+        try:
+            champion = load_champion(args.champion_model_data)
+            theirs = compute_metrics(
+                args.task, *predict(champion, test, args.target), list(champion.classes_)
+            )
+        except (OSError, ValueError, KeyError, tarfile.TarError) as error:
+            print(
+                f"error: champion version {args.champion_version or '?'}: its model data "
+                f"{args.champion_model_data} cannot be read or scored: {error}",
+                file=sys.stderr,
+            )
+            return USAGE_ERROR
+    evaluation[CHAMPION] = champion_entry(
+        args.champion_version, args.champion_model_data, field, score,
+        args.champion_tolerance, theirs,
+    )  # fmt: skip
     classes = list(model.classes_)
     training, _, _ = label_metrics(args.task, y_true, y_pred, classes)
     training["auc"] = _auc(y_true, scores, classes)
@@ -386,12 +491,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     # evaluation.json last: its presence means the whole evaluation finished.
     write_text(args.output_dir / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
-    metrics = evaluation[metrics_key(args.task)]
-    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
+    baseline = evaluation[metrics_key(args.task)][field + BEST_CONSTANT]["value"]
     print(
         f"evaluate: {args.gate_metric} {score:.4f} on {len(test)} test rows (training rows "
         f"{training[field]:.4f}, best constant classifier {baseline:.4f}) -> {args.output_dir}"
     )
+    print(f"evaluate: {evaluation[CHAMPION]['verdict']}")
     if not plots:
         print("evaluate: plots skipped (matplotlib is not installed)")
     return 0

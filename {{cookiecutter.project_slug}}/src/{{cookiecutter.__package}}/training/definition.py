@@ -27,6 +27,7 @@ from {{ cookiecutter.__package }}.training.interface import (
     PREPROCESS,
     REGISTER,
     TRAIN,
+    hyperparameter_parameter,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
 DESCRIPTION = (
-    f"{config.PROJECT}: preprocess, train, evaluate, gate on {config.GATE_METRIC}, register"
+    f"{config.PROJECT}: preprocess, train, evaluate, gate on {config.GATE_METRIC} and the "
+    "champion, register"
 )
 
 # Job names (and the S3 keys the SDK derives from them) carry the build time; the code's S3 keys
@@ -173,8 +175,12 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         role=role,
         base_job_name=f"{config.PROJECT}-{TRAIN.lower()}",
         input_s3_key_prefix=config.SAGEMAKER_PIPELINE,
-        # Hyperparameters reach train.py as `--name value` options.
-        hyperparameters=dict(config.TRAIN_OPTIONS),
+        # Hyperparameters reach train.py as `--name value` options; each of config.HYPERPARAMETERS
+        # is a pipeline parameter a run can override.
+        hyperparameters={
+            **config.TRAIN_OPTIONS,
+            **{name: p[hyperparameter_parameter(name)] for name in config.HYPERPARAMETERS},
+        },
         input_data_config=[
             InputData(channel_name="train", data_source=splits["train"].S3Output.S3Uri)
         ],
@@ -220,6 +226,12 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 # Container arguments are strings; Join turns the float parameter into one.
                 "--threshold",
                 Join(on="", values=[p["GateThreshold"]]),
+                # The champion (empty: none), scored by the step itself on the same test rows:
+                # a processing input cannot be optional, so the step reads the model data from
+                # S3 with the job's role. `--name=value`: one argument even when empty.
+                Join(on="", values=["--champion-model-data=", p["ChampionModelData"]]),
+                Join(on="", values=["--champion-version=", p["ChampionVersion"]]),
+                Join(on="", values=["--champion-tolerance=", p["ChampionTolerance"]]),
             ],
         ),
         property_files=[report],
@@ -228,13 +240,17 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
     baseline = JsonGet(
         step_name=EVALUATE, property_file=report, json_path=config.BASELINE_JSON_PATH
     )
-    evaluation_json = Join(
-        on="/",
-        values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
-            "evaluation.json",
-        ],
-    )
+    champion = {
+        path: JsonGet(step_name=EVALUATE, property_file=report, json_path=path)
+        for path in (
+            config.CHAMPION_BAR_JSON_PATH,
+            config.CHAMPION_VERSION_JSON_PATH,
+            config.CHAMPION_CHANGE_JSON_PATH,
+            config.CHAMPION_VERDICT_JSON_PATH,
+        )
+    }
+    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    evaluation_json = Join(on="/", values=[evaluation_uri, "evaluation.json"])
 
     model = ModelBuilder(
         s3_model_data_url=model_data,
@@ -263,11 +279,22 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
             # The commit twice: CommitId is SageMaker's lineage field; the customer metadata is
             # what the registry commands print next to the gate score (both must be strings).
             metadata_properties=MetadataProperties(commit_id=p["CommitSha"]),
+            # The comparison too, where an approver looks: the champion's version, the gate
+            # metric's difference, and the report (Markdown, the plots beside it).
             customer_metadata_properties={
                 "commit": p["CommitSha"],
                 config.GATE_METRIC: Join(on="", values=[score]),
+                "champion": Join(on="", values=[champion[config.CHAMPION_VERSION_JSON_PATH]]),
+                "vs_champion": Join(on="", values=[champion[config.CHAMPION_CHANGE_JSON_PATH]]),
+                "report": Join(on="/", values=[evaluation_uri, "report.md"]),
             },
-            description=f"trained by pipeline {config.SAGEMAKER_PIPELINE}",
+            description=Join(
+                on=" ",
+                values=[
+                    f"trained by pipeline {config.SAGEMAKER_PIPELINE};",
+                    champion[config.CHAMPION_VERDICT_JSON_PATH],
+                ],
+            ),
         ),
     )
     fail = FailStep(
@@ -281,17 +308,25 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 p["GateThreshold"],
                 "and above the best constant classifier's",
                 baseline,
+                "and at least the champion's minus ChampionTolerance",
+                champion[config.CHAMPION_BAR_JSON_PATH],
+                "|",
+                champion[config.CHAMPION_VERDICT_JSON_PATH],
             ],
         ),
     )
-    # Both must hold ("if all the conditions in the condition list evaluate to True": the SDK's
-    # ConditionStep): the threshold, and better than always predicting the same class, so a
-    # model that learnt nothing never passes.
+    # All must hold ("if all the conditions in the condition list evaluate to True": the SDK's
+    # ConditionStep): the threshold, better than always predicting the same class, so a model
+    # that learnt nothing never passes, and no worse than the champion beyond the tolerance
+    # (Pipelines have no arithmetic: the evaluate step writes the champion's score minus it).
     gate = ConditionStep(
         name=GATE,
         conditions=[
             ConditionGreaterThanOrEqualTo(left=score, right=p["GateThreshold"]),
             ConditionGreaterThan(left=score, right=baseline),
+            ConditionGreaterThanOrEqualTo(
+                left=score, right=champion[config.CHAMPION_BAR_JSON_PATH]
+            ),
         ],
         if_steps=[register],
         else_steps=[fail],

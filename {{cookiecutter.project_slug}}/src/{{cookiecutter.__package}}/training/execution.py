@@ -16,7 +16,13 @@ from typing import Any
 
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
-from {{ cookiecutter.__package }}.training.interface import FAIL, NO_COMMIT, REGISTER
+from {{ cookiecutter.__package }}.promotion import champion
+from {{ cookiecutter.__package }}.training.interface import (
+    FAIL,
+    NO_COMMIT,
+    REGISTER,
+    hyperparameter_parameter,
+)
 
 POLL_FIRST_SECONDS = 5.0
 POLL_MAX_SECONDS = 60.0
@@ -27,6 +33,7 @@ def start(
     commit: str | None,
     *,
     input_data: str | None = None,
+    hyperparameters: list[str] | None = None,
     wait_seconds: float | None = None,
     outputs_file: str | None = None,
     sm: Any | None = None,
@@ -34,11 +41,15 @@ def start(
 ) -> int:
     """Start an execution recording the commit; with wait_seconds, follow it to its verdict."""
     input_data = checked_input_data(input_data)
+    overrides = checked_hyperparameters(hyperparameters or [])
     sm = sm or aws.client("sagemaker")
     commit = commit or NO_COMMIT
-    arn = start_execution(sm, commit, input_data)
+    found = champion.find(sm)
+    print(f"start: compared with {champion.describe(found)}", flush=True)
+    arn = start_execution(sm, commit, input_data, found, overrides)
     trained_on = f", data {input_data}" if input_data else ""
-    print(f"start: {arn} (commit {commit}{trained_on})")
+    tuned = "".join(f", {name}={value}" for name, value in overrides.items())
+    print(f"start: {arn} (commit {commit}{trained_on}{tuned})")
     outputs = {"PIPELINE_EXECUTION_ARN": arn}
     write_outputs(outputs_file, outputs)
     if wait_seconds is None:
@@ -68,11 +79,35 @@ def checked_input_data(uri: str | None) -> str | None:
     return uri
 
 
-def start_execution(sm: Any, commit: str, input_data: str | None = None) -> str:
-    """Start one execution with the commit (and any input data) as parameters."""
-    parameters = [{"Name": "CommitSha", "Value": commit}]
+def checked_hyperparameters(pairs: list[str]) -> dict[str, str]:
+    """`name=value` overrides of config.HYPERPARAMETERS, by name; a CliError for anything else."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in config.HYPERPARAMETERS or not value.strip():
+            known = ", ".join(config.HYPERPARAMETERS)
+            raise CliError(
+                f"--hyperparameter {pair!r} must be NAME=VALUE with NAME one of: {known}",
+                ExitCode.USAGE,
+            )
+        overrides[name] = value.strip()
+    return overrides
+
+
+def start_execution(
+    sm: Any,
+    commit: str,
+    input_data: str | None = None,
+    found: champion.Champion | None = None,
+    hyperparameters: dict[str, str] | None = None,
+) -> str:
+    """Start one execution with the commit, the champion (and any input data or hyperparameter
+    overrides) as parameters."""
+    parameters = [{"Name": "CommitSha", "Value": commit}, *champion.parameters(found)]
     if input_data:
         parameters.append({"Name": "InputDataUri", "Value": input_data})
+    for name, value in (hyperparameters or {}).items():
+        parameters.append({"Name": hyperparameter_parameter(name), "Value": value})
     response = sm.start_pipeline_execution(
         PipelineName=config.SAGEMAKER_PIPELINE,
         PipelineExecutionDisplayName=f"commit-{commit[:12]}",

@@ -20,6 +20,12 @@ BASELINE = "Baseline"
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
 NO_COMMIT = "unknown"
 
+
+def hyperparameter_parameter(name: str) -> str:
+    """A training hyperparameter's pipeline parameter: "max-iter" -> "HyperparameterMaxIter"."""
+    return "Hyperparameter" + "".join(part.capitalize() for part in name.split("-"))
+
+
 # Pipeline parameters and their defaults: what a run can override (`pipeline start` and the
 # console), without a new definition.
 PARAMETERS: dict[str, str | int | float] = {
@@ -32,4 +38,12 @@ PARAMETERS: dict[str, str | int | float] = {
     "GateThreshold": config.GATE_THRESHOLD,
     "ModelApprovalStatus": config.REGISTRATION_STATUS,
     "CommitSha": NO_COMMIT,
+    # The champion the new model must not fall behind: `pipeline start` finds it in the registry
+    # and passes its model data and version; empty when there is none (the project's first model).
+    "ChampionModelData": "",
+    "ChampionVersion": "",
+    "ChampionTolerance": config.CHAMPION_TOLERANCE,
+    # The training hyperparameters (config.HYPERPARAMETERS), each a parameter a run can override
+    # (`pipeline start --hyperparameter c=0.5`), as strings: what training jobs receive.
+    **{hyperparameter_parameter(name): str(v) for name, v in config.HYPERPARAMETERS.items()},
 }

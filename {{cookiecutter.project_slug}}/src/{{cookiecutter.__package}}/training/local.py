@@ -88,6 +88,9 @@ class LocalResult:
     baseline: float
     threshold: float
     passed: bool
+    # The champion's bar (its score minus the tolerance; 0 without one) and its sentence.
+    champion_bar: float = 0.0
+    champion_verdict: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -122,16 +125,28 @@ def run_local(
     threshold: float,
     log: Callable[[str], None] = print,
     options: dict[str, dict[str, object]] | None = None,
+    champion: Path | None = None,
 ) -> LocalResult:
-    """Run preprocess -> train -> evaluate on `data` under `workdir` and judge the model."""
+    """Run preprocess -> train -> evaluate on `data` under `workdir` and judge the model
+    (against `champion`, a model.tar.gz, when given)."""
     check_threshold(threshold)
     if not data.is_file():
         raise CliError(f"{data}: input CSV not found", ExitCode.USAGE)
+    options = options or step_options()
+    if champion is not None:
+        if not champion.is_file():
+            raise CliError(f"{champion}: champion model.tar.gz not found", ExitCode.USAGE)
+        compared = {
+            "champion-model-data": champion.resolve(),
+            "champion-version": "local",
+            "champion-tolerance": config.CHAMPION_TOLERANCE,
+        }
+        options = {**options, "evaluate": {**options["evaluate"], **compared}}
     layout = Layout(workdir.resolve())
     # A previous run's model must never pass for this run's: start from an empty tree.
     shutil.rmtree(layout.root / "opt", ignore_errors=True)
     try:
-        return _run(data, layout, threshold, log, options or step_options())
+        return _run(data, layout, threshold, log, options)
     except BaseException:
         # Nothing half-made may be left looking like a result.
         shutil.rmtree(layout.root / "opt", ignore_errors=True)
@@ -197,6 +212,8 @@ def _run(
     evaluation = layout.evaluation_dir / "evaluation.json"
     document = json.loads(evaluation.read_text(encoding="utf-8"))
     score, baseline = gate_scores(document)
+    champion = document.get(config.CHAMPION_KEY, {})
+    bar = float(champion.get("bar", 0.0))
     return LocalResult(
         workdir=layout.root,
         model_tar=layout.model_tar,
@@ -208,7 +225,9 @@ def _run(
         score=score,
         baseline=baseline,
         threshold=threshold,
-        passed=passes(score, baseline, threshold),
+        passed=passes(score, baseline, threshold, bar),
+        champion_bar=bar,
+        champion_verdict=champion.get("verdict", ""),
         seconds=seconds,
     )
 
@@ -288,9 +307,10 @@ def gate_scores(evaluation: dict) -> tuple[float, float]:
     return found[0], found[1]
 
 
-def passes(score: float, baseline: float, threshold: float) -> bool:
-    """The gate, as the pipeline's condition step: the threshold, and better than a constant."""
-    return score >= threshold and score > baseline
+def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
+    """The gate, as the pipeline's condition step: the threshold, better than a constant, and
+    at least the champion's bar (its score minus the tolerance)."""
+    return score >= threshold and score > baseline and score >= champion_bar
 
 
 def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
@@ -327,6 +347,7 @@ def format_summary(result: LocalResult) -> str:
             "",
             f"verdict: {verdict}: "
             + gate_line(result.metric, result.score, result.baseline, result.threshold),
+            *([f"champion: {result.champion_verdict}"] if result.champion_verdict else []),
         ]
     )
 
