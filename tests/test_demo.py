@@ -79,12 +79,12 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     assert re.search(rf"^  {report}  the newest evaluation, against the champion", output, re.M)
     assert "Next: README.md, 'Set up AWS'" in output
     # The monitoring stage: prod captured the shifted rows and `monitor check` named them; the
-    # closing note shows the drift table and where the second version's baseline files are.
+    # closing note shows the drift table and where the newest run's baseline files are.
     if answers.get("data_capture_percent", "100") != "0":
         assert re.search(r"drift in \S.*: exit 11, as expected", output)
         assert re.search(r"^  \S+\s+baseline_drift_check\s+\d\.\d{3}\s+0\.100\s", output, re.M)
         baseline = r"build/story/pipeline-executions/\S+/Baseline/\S+/baseline"
-        assert re.search(rf"^  {baseline}  the second model's data-quality baseline", output, re.M)
+        assert re.search(rf"^  {baseline}  the newest run's data-quality baseline", output, re.M)
     else:
         assert "skipped: data capture is off" in output
     final = next(line for line in lines if "] final state" in line)

@@ -289,7 +289,7 @@ def closing_note(workdir: Path) -> str:
         ("the newest evaluation, against the champion (plots beside it)", report),
         ("prod's rolled-back traffic shift, as a timeline", timelines[-1] if timelines else None),
         (
-            "the second model's data-quality baseline (statistics.json, constraints.json)",
+            "the newest run's data-quality baseline (statistics.json, constraints.json)",
             story_monitoring.baseline_files(workdir.resolve() / JOBS),
         ),
         ("the drift report of the shifted traffic", workdir.resolve() / story_monitoring.REPORT),
