@@ -100,6 +100,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/steps/evaluate.py",
         f"{src}/steps/inference.py",
         f"{src}/steps/preprocess.py",
+        f"{src}/steps/report.py",
         f"{src}/steps/train.py",
         "tests/steps/tables.py",
         "tests/steps/test_baseline.py",
@@ -310,7 +311,7 @@ def test_make_local_trains_on_its_own_data_or_the_gate_refuses(own_data: BakedPr
         (error,) = [line for line in local.stderr.splitlines() if line.startswith("error: ")]
         assert "best constant classifier (0.5000)" in error
         assert "the pipeline would not register this model" in error
-    report = own_data.read("build/local/opt/ml/processing/evaluation/report.md")
+    report = own_data.read("build/local/opt/ml/processing/report/report.md")
     assert "## Class balance" in report
     assert "| metric | test | train | best constant classifier (test) |" in report
 

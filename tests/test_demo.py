@@ -71,11 +71,11 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     picture = re.search(rollback, output)
     assert picture, "the story's rollback stage names its timeline"
     # It closes with the newest report's comparison table, where its reports are and what to do
-    # next: the evaluation report is the one the last pipeline execution's Evaluate job wrote.
+    # next: the evaluation report is the one the last pipeline execution's Report job wrote.
     assert re.search(r"^Against the champion \(version 2\), on the same test rows$", output, re.M)
     assert re.search(r"^\| metric \| challenger \| champion \| difference \|$", output, re.M)
     assert re.search(rf"^  {re.escape(picture[1])}  prod's rolled-back traffic", output, re.M)
-    report = r"build/story/pipeline-executions/\S+/Evaluate/\S+/report\.md"
+    report = r"build/story/pipeline-executions/\S+/Report/\S+/report\.md"
     assert re.search(rf"^  {report}  the newest evaluation, against the champion", output, re.M)
     assert "Next: README.md, 'Set up AWS'" in output
     # The monitoring stage: prod captured the shifted rows and `monitor check` named them; the

@@ -37,12 +37,12 @@ def check_artifacts(project: BakedProject, stdout: str) -> float:
     score = metrics[field]["value"]
     assert score >= float(project.answers["gate_threshold"])
     assert score > metrics[f"{field}_best_constant_classifier"]["value"]
-    report = (root / "evaluation" / "report.md").read_text(encoding="utf-8")
+    report = (root / "report" / "report.md").read_text(encoding="utf-8")
     assert "**Verdict: PASS**" in report
     for plot in ("confusion_matrix.png", "roc_curve.png"):
-        assert (root / "evaluation" / plot).read_bytes().startswith(b"\x89PNG")
-    steps = [line.split()[0] for line in stdout.splitlines() if line[:1].isalpha()][:3]
-    assert steps == ["preprocess", "train", "evaluate"]
+        assert (root / "report" / plot).read_bytes().startswith(b"\x89PNG")
+    steps = [line.split()[0] for line in stdout.splitlines() if line[:1].isalpha()][:4]
+    assert steps == ["preprocess", "train", "evaluate", "report"]
     assert f"verdict: PASS: {metric} {score:.4f} clears the threshold" in stdout
     return score
 

@@ -159,6 +159,7 @@ EVALUATE_OPTIONS: dict[str, object] = {
     "task": TASK,
     "gate-metric": GATE_METRIC,
 }
+REPORT_OPTIONS: dict[str, object] = {"target": TARGET_COLUMN}
 
 ENVIRONMENTS = ("staging", "prod")
 # The one road to prod: it takes only a version staging verified (deployed, InService, smoke test

@@ -34,6 +34,7 @@ from {{ cookiecutter.__package }}.training.interface import (
     GATE,
     PREPROCESS,
     REGISTER,
+    REPORT,
     TRAIN,
 )
 
@@ -149,13 +150,13 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     names = [s["StepName"] for s in result.steps]
     # Train and Baseline both need only Preprocess: they start together, in either order.
     assert [names[0], sorted(names[1:3]), *names[3:]] == [
-        PREPROCESS, sorted([TRAIN, BASELINE]), EVALUATE, GATE, REGISTER,
+        PREPROCESS, sorted([TRAIN, BASELINE]), EVALUATE, REPORT, GATE, REGISTER,
     ]  # fmt: skip
     for step in result.steps:
         assert step["StepStatus"] == "Succeeded"
         assert step["StartTime"] <= step["EndTime"]
-    needs = [(PREPROCESS, TRAIN), (PREPROCESS, BASELINE), (TRAIN, EVALUATE), (EVALUATE, GATE),
-             (GATE, REGISTER), (BASELINE, REGISTER)]  # fmt: skip
+    needs = [(PREPROCESS, TRAIN), (PREPROCESS, BASELINE), (TRAIN, EVALUATE), (EVALUATE, REPORT),
+             (REPORT, GATE), (GATE, REGISTER), (BASELINE, REGISTER)]  # fmt: skip
     for earlier, later in needs:
         assert result.step(earlier)["EndTime"] <= result.step(later)["StartTime"]
     assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "True"}}
@@ -193,7 +194,10 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
         config.GATE_METRIC: str(score),
         "champion": "none",
         "vs_champion": "none",
-        "report": statistics.replace("evaluation.json", "report.md"),
+        # The Report step's output (its own job, before the gate).
+        "report": statistics.replace(
+            f"/{EVALUATE}/evaluation/evaluation.json", f"/{REPORT}/report/report.md"
+        ),
     }
     # The version carries its own data-quality baseline: this run's Baseline job's files, of
     # the features the model was trained on.

@@ -1,4 +1,5 @@
-"""The evaluate step: SageMaker's metrics format, the constant baseline, the gate and the report.
+"""The evaluate and report steps: SageMaker's metrics format, the constant baseline, the gate,
+the champion, and the report made of them.
 
 `make test-compat` runs this file on the SageMaker container's libraries as well, so it imports
 only the standard library, pytest, numpy, pandas, scikit-learn, joblib and the step scripts.
@@ -15,7 +16,7 @@ import pytest
 import tables
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.steps import evaluate, train
+from {{ cookiecutter.__package }}.steps import evaluate, report, train
 
 TARGET = tables.TARGET
 
@@ -42,16 +43,23 @@ def trained(tmp_path: Path, table: pd.DataFrame, target: str) -> Path:
 
 
 def run(folder: Path, target: str, task: str, metric: str, threshold: float, *champion: str) -> int:
-    return evaluate.main(
+    """The evaluate step, then the report step on its evaluation.json (into the same folder)."""
+    evaluation = folder / "evaluation"
+    code = evaluate.main(
         [
             *("--model-dir", str(folder / "model")),
             *("--train-dir", str(folder / "train")),
             *("--test-dir", str(folder / "test")),
-            *("--output-dir", str(folder / "evaluation")),
+            *("--output-dir", str(evaluation)),
             *("--target", target, "--task", task, "--gate-metric", metric),
             *("--threshold", str(threshold)),
             *champion,
         ]
+    )
+    if code:
+        return code
+    return report.main(
+        ["--evaluation-dir", str(evaluation), "--output-dir", str(evaluation), "--target", target]
     )
 
 
@@ -149,8 +157,8 @@ def test_gate_fields_exist_for_every_metric_and_task() -> None:
 def test_the_gate_needs_the_threshold_and_to_beat_a_constant(
     score: float, baseline: float, threshold: float, passed: bool
 ) -> None:
-    assert evaluate.passes(score, baseline, threshold) is passed
-    line = evaluate.gate_line("accuracy", score, baseline, threshold)
+    assert report.passes(score, baseline, threshold) is passed
+    line = report.gate_line("accuracy", score, baseline, threshold)
     assert f"the best constant classifier ({baseline:.4f})" in line
 
 
@@ -165,11 +173,11 @@ def test_a_model_of_noise_does_not_pass(tmp_path: Path) -> None:
     m = document["binary_classification_metrics"]
     for field in ("accuracy", "balanced_accuracy"):
         score, baseline = m[field]["value"], m[field + evaluate.BEST_CONSTANT]["value"]
-        assert not evaluate.passes(score, baseline, 0.5), (field, score, baseline)
+        assert not report.passes(score, baseline, 0.5), (field, score, baseline)
     assert m["accuracy"]["value"] > 0.9  # the threshold alone would have let it through
-    report = (folder / "evaluation" / "report.md").read_text(encoding="utf-8")
-    assert "**Verdict: FAIL**: accuracy " in report
-    assert "does not beat the best constant classifier" in report
+    text = (folder / "evaluation" / "report.md").read_text(encoding="utf-8")
+    assert "**Verdict: FAIL**: accuracy " in text
+    assert "does not beat the best constant classifier" in text
 
 
 # --- the step on the configured data set, and on a multiclass table ----------------------------
@@ -201,30 +209,30 @@ def test_report_shows_verdict_balance_and_training_score(evaluated: Path) -> Non
     document = json.loads((evaluated / "evaluation.json").read_text(encoding="utf-8"))
     score = json_path(document, config.GATE_JSON_PATH)
     baseline = json_path(document, config.BASELINE_JSON_PATH)
-    report = (evaluated / "report.md").read_text(encoding="utf-8")
-    verdict = "PASS" if evaluate.passes(score, baseline, config.GATE_THRESHOLD) else "FAIL"
-    line = evaluate.gate_line(config.GATE_METRIC, score, baseline, config.GATE_THRESHOLD)
-    assert f"**Verdict: {verdict}**: {line}; no champion: " in report
-    assert "No champion to compare with." in report
+    text = (evaluated / "report.md").read_text(encoding="utf-8")
+    verdict = "PASS" if report.passes(score, baseline, config.GATE_THRESHOLD) else "FAIL"
+    line = report.gate_line(config.GATE_METRIC, score, baseline, config.GATE_THRESHOLD)
+    assert f"**Verdict: {verdict}**: {line}; no champion: " in text
+    assert "No champion to compare with." in text
     train_set, test_set = tables.splits(tables.data_set())
-    assert f"held-out test set: {len(test_set)} rows, training set: {len(train_set)} rows" in report
-    names = evaluate.class_names(document, TARGET)
+    assert f"held-out test set: {len(test_set)} rows, training set: {len(train_set)} rows" in text
+    names = report.class_names(document, TARGET)
     for label, count in test_set[TARGET].value_counts().items():
         train_count = int((train_set[TARGET] == label).sum())
-        assert f"| {names[str(label)]} | {train_count} | {count} |" in report
+        assert f"| {names[str(label)]} | {train_count} | {count} |" in text
     field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
-    gate_row = next(row for row in report.splitlines() if row.startswith(f"| **{field}** (gate)"))
+    gate_row = next(row for row in text.splitlines() if row.startswith(f"| **{field}** (gate)"))
     test, train_score, best = (float(cell) for cell in gate_row.strip("| ").split(" | ")[1:])
     assert (test, best) == (round(score, 4), round(baseline, 4))
     assert 0 <= train_score <= 1
-    assert "## Per class (test)" in report
+    assert "## Per class (test)" in text
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        assert "Plots skipped" in report
+        assert "Plots skipped" in text
     else:
         assert (evaluated / "confusion_matrix.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-        assert "](confusion_matrix.png)" in report
+        assert "](confusion_matrix.png)" in text
 
 
 def test_a_multiclass_model_is_evaluated_per_class(tmp_path: Path) -> None:
@@ -234,10 +242,10 @@ def test_a_multiclass_model_is_evaluated_per_class(tmp_path: Path) -> None:
     m = document["multiclass_classification_metrics"]
     assert sorted(m["confusion_matrix"]) == ["setosa", "versicolor", "virginica"]
     assert m["weighted_f1"]["value"] > m["weighted_f1_best_constant_classifier"]["value"]
-    report = (folder / "evaluation" / "report.md").read_text(encoding="utf-8")
-    assert "**Verdict: PASS**: f1 " in report
-    assert "| actual \\ predicted | setosa | versicolor | virginica |" in report
-    assert report.count("| setosa | ") >= 3  # balance, per-class and confusion rows
+    text = (folder / "evaluation" / "report.md").read_text(encoding="utf-8")
+    assert "**Verdict: PASS**: f1 " in text
+    assert "| actual \\ predicted | setosa | versicolor | virginica |" in text
+    assert text.count("| setosa | ") >= 3  # balance, per-class and confusion rows
 
 
 def test_the_report_and_the_plots_name_the_classes(
@@ -247,18 +255,24 @@ def test_the_report_and_the_plots_name_the_classes(
     y_true, y_pred = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])
     scores = np.array([[0.8, 0.2], [0.1, 0.9], [0.6, 0.4], [0.9, 0.1]])
     evaluation = evaluate.compute_metrics("binary", y_true, y_pred, scores, [0, 1])
-    balance = pd.DataFrame({"train": [5, 5], "test": [2, 2]}, index=[0, 1])
+    score = evaluation["binary_classification_metrics"]["accuracy"]["value"]
+    evaluation[evaluate.CHAMPION] = evaluate.champion_entry("", "", "accuracy", score, 0.0, None)
+    evaluation[evaluate.GATE] = {"metric": "accuracy", "field": "accuracy", "threshold": 0.5}
     training = evaluate.label_metrics("binary", y_true, y_pred, [0, 1])[0] | {"auc": 1.0}
-    gate = ("accuracy", "accuracy", 0.5)
-    report = evaluate.render_report(evaluation, training, balance, gate, [], "malignant")
-    assert "positive class malignant (1)" in report
-    assert "| actual \\ predicted | not malignant (0) | malignant (1) |" in report
-    assert "| not malignant (0) | 2 | 0 |" in report
-    assert "| malignant (1) | 5 | 2 | 50.0% |" in report
+    evaluation[evaluate.TRAINING] = training
+    evaluation[evaluate.CLASS_BALANCE] = {
+        "0": {"train": 5, "test": 2},
+        "1": {"train": 5, "test": 2},
+    }
+    text = report.render_report(evaluation, [], "malignant")
+    assert "positive class malignant (1)" in text
+    assert "| actual \\ predicted | not malignant (0) | malignant (1) |" in text
+    assert "| not malignant (0) | 2 | 0 |" in text
+    assert "| malignant (1) | 5 | 2 | 50.0% |" in text
     pytest.importorskip("matplotlib")
     figures: list = []
-    monkeypatch.setattr(evaluate, "_save_figure", lambda figure, path: figures.append(figure))
-    evaluate.save_plots(evaluation, tmp_path, "malignant")
+    monkeypatch.setattr(report, "_save_figure", lambda figure, path: figures.append(figure))
+    report.save_plots(evaluation, tmp_path, "malignant")
     matrix, roc = (figure.axes[0] for figure in figures)
     names = ["not malignant (0)", "malignant (1)"]
     assert [label.get_text() for label in matrix.get_xticklabels()] == names
@@ -277,7 +291,7 @@ def test_plots_are_skipped_without_matplotlib(
     evaluation = evaluate.compute_metrics(
         "binary", y, y, np.array([[0.8, 0.2], [0.1, 0.9]]), [0, 1]
     )
-    assert evaluate.save_plots(evaluation, tmp_path) == []
+    assert report.save_plots(evaluation, tmp_path) == []
     assert list(tmp_path.iterdir()) == []
 
 
@@ -335,7 +349,7 @@ def verdict(document: dict) -> bool:
     """What the pipeline's gate decides on this evaluation.json."""
     score = json_path(document, config.GATE_JSON_PATH)
     baseline = json_path(document, config.BASELINE_JSON_PATH)
-    return evaluate.passes(score, baseline, 0.5, json_path(document, config.CHAMPION_BAR_JSON_PATH))
+    return report.passes(score, baseline, 0.5, json_path(document, config.CHAMPION_BAR_JSON_PATH))
 
 
 def test_no_champion_leaves_the_threshold_alone(evaluated: Path) -> None:
@@ -343,29 +357,36 @@ def test_no_champion_leaves_the_threshold_alone(evaluated: Path) -> None:
     assert document[config.CHAMPION_KEY]["version"] == "none"
     assert json_path(document, config.CHAMPION_BAR_JSON_PATH) == 0.0
     assert json_path(document, config.CHAMPION_CHANGE_JSON_PATH) == "none"
-    # SageMaker's model-metrics reader still finds the challenger's metrics where it looks.
-    assert set(document) == {config.METRICS_KEY, config.CHAMPION_KEY}
+    # SageMaker's model-metrics reader still finds the challenger's metrics where it looks; the
+    # rest is for the report step.
+    assert set(document) == {
+        config.METRICS_KEY,
+        config.CHAMPION_KEY,
+        evaluate.GATE,
+        evaluate.TRAINING,
+        evaluate.CLASS_BALANCE,
+    }
 
 
 def test_an_equal_challenger_passes(contenders: tuple[Path, Path, Path], tmp_path: Path) -> None:
     folder, good, _ = contenders
-    document, report = judged(folder, tmp_path / "run", good, 0.0)
+    document, text = judged(folder, tmp_path / "run", good, 0.0)
     champion = document[config.CHAMPION_KEY]
     assert champion["difference"] == 0.0
     assert champion["change"] == "+0.0000"
     assert champion["bar"] == json_path(document, config.GATE_JSON_PATH)
     assert verdict(document)
-    assert "## Against the champion (version 7), on the same test rows" in report
+    assert "## Against the champion (version 7), on the same test rows" in text
     field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
-    assert f"| **{field}** (gate) | " in report.split("## Against the champion")[1]
+    assert f"| **{field}** (gate) | " in text.split("## Against the champion")[1]
 
 
 def test_a_better_challenger_passes(contenders: tuple[Path, Path, Path], tmp_path: Path) -> None:
     folder, _, weak = contenders
-    document, report = judged(folder, tmp_path / "run", weak, 0.0)
+    document, text = judged(folder, tmp_path / "run", weak, 0.0)
     assert document[config.CHAMPION_KEY]["difference"] > 0.05
     assert verdict(document)
-    assert "**Verdict: PASS**" in report
+    assert "**Verdict: PASS**" in text
 
 
 @pytest.mark.parametrize(("margin", "passed"), [(0.01, True), (-0.01, False)])
@@ -375,13 +396,13 @@ def test_a_worse_challenger_passes_only_within_the_tolerance(
     folder, good, weak = contenders
     ahead, _ = judged(folder, tmp_path / "ahead", weak, 0.0)
     behind = ahead[config.CHAMPION_KEY]["difference"]
-    document, report = judged(folder, tmp_path / "behind", good, behind + margin, challenger=weak)
+    document, text = judged(folder, tmp_path / "behind", good, behind + margin, challenger=weak)
     champion = document[config.CHAMPION_KEY]
     assert champion["difference"] == pytest.approx(-behind)
     assert champion["tolerance"] == pytest.approx(behind + margin)
     assert verdict(document) is passed
     assert ("clears its bar" in champion["verdict"]) is passed
-    assert f"**Verdict: {'PASS' if passed else 'FAIL'}**" in report
+    assert f"**Verdict: {'PASS' if passed else 'FAIL'}**" in text
 
 
 @pytest.mark.parametrize("problem", ["missing", "unreadable"])

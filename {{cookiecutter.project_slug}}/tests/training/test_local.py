@@ -29,7 +29,7 @@ def test_run_produces_every_artifact(run: tuple[LocalResult, list[str]]) -> None
     processing = result.workdir / "opt" / "ml" / "processing"
     assert result.model_tar == processing / "model" / "model.tar.gz"
     assert result.evaluation == processing / "evaluation" / "evaluation.json"
-    assert result.report == processing / "evaluation" / "report.md"
+    assert result.report == processing / "report" / "report.md"
     plots = ["confusion_matrix.png", *(["roc_curve.png"] if config.TASK == "binary" else [])]
     assert [p.name for p in result.plots] == plots
     assert (processing / "train" / "train.parquet").is_file()
@@ -60,15 +60,15 @@ def test_the_verdict_is_the_pipelines_gate(run: tuple[LocalResult, list[str]]) -
     assert result.champion_verdict.startswith("no champion")
 
 
-def test_the_gate_line_is_the_evaluate_steps() -> None:
+def test_the_gate_line_is_the_report_steps() -> None:
     """run-local and report.md say the same thing (the step cannot import this package)."""
-    from {{ cookiecutter.__package }}.steps import evaluate
+    from {{ cookiecutter.__package }}.steps import report
 
     for score, baseline, threshold in [(0.9, 0.5, 0.85), (0.8, 0.5, 0.85), (0.9, 0.95, 0.85)]:
         ours = local.gate_line("f1", score, baseline, threshold)
-        assert ours == evaluate.gate_line("f1", score, baseline, threshold)
+        assert ours == report.gate_line("f1", score, baseline, threshold)
         for bar in (0.0, score, score + 0.01):
-            assert local.passes(score, baseline, threshold, bar) is evaluate.passes(
+            assert local.passes(score, baseline, threshold, bar) is report.passes(
                 score, baseline, threshold, bar
             )
 
@@ -76,9 +76,10 @@ def test_the_gate_line_is_the_evaluate_steps() -> None:
 def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
     result, lines = run
     steps = [line for line in lines if not line.startswith(" ")]
-    assert [line.split()[0] for line in steps] == ["preprocess", "train", "evaluate"]
+    names = ["preprocess", "train", "evaluate", "report"]
+    assert [line.split()[0] for line in steps] == names
     assert all(line.split()[2] == "s" for line in steps)
-    assert set(result.seconds) == {"preprocess", "train", "evaluate"}
+    assert set(result.seconds) == set(names)
     # Under the preprocess line: how the target's labels were read.
     assert f"target {config.TARGET_COLUMN!r}: " in lines[1]
 
@@ -234,7 +235,7 @@ def test_a_champion_is_scored_on_the_same_rows_and_judged_by_the_gate(
     score = run[0].score
     assert f"champion: champion version local scored {score:.4f}; the challenger's " in out
     assert f"clears its bar {score - config.CHAMPION_TOLERANCE:.4f}" in out
-    report = (tmp_path / "run" / "opt/ml/processing/evaluation/report.md").read_text()
+    report = (tmp_path / "run" / "opt/ml/processing/report/report.md").read_text()
     assert "## Against the champion (version local), on the same test rows" in report
 
 

@@ -99,9 +99,24 @@ def test_step_graph(definition: dict[str, Any]) -> None:
         interface.TRAIN,
         interface.BASELINE,
         interface.EVALUATE,
+        interface.REPORT,
         interface.GATE,
     ]
     steps = steps_by_name(definition)
+    # The report is of Evaluate's evaluation.json, and the gate waits for it, so a refused
+    # model's report exists too; the registered version points at it.
+    report_inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in steps[interface.REPORT]["Arguments"]["ProcessingInputs"]
+    }
+    assert report_inputs["evaluation"] == {
+        "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
+    }
+    assert report_inputs["code"].endswith("/report.py")
+    assert steps[interface.GATE]["DependsOn"] == [interface.REPORT]
+    report_uri = {"Get": "Steps.Report.ProcessingOutputConfig.Outputs['report'].S3Output.S3Uri"}
+    metadata = steps[interface.REGISTER]["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["report"] == {"Std:Join": {"On": "/", "Values": [report_uri, "report.md"]}}
     # The baseline is of the training rows, and the registered version carries it.
     baseline_inputs = {
         i["InputName"]: i["S3Input"]["S3Uri"]

@@ -27,7 +27,7 @@ from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.dev import emulator, processes, story_monitoring
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
-from {{ cookiecutter.__package }}.training.interface import EVALUATE
+from {{ cookiecutter.__package }}.training.interface import REPORT
 
 # The buildspec runs the CLI through uv; here the CLI runs on this same interpreter.
 BUILDSPEC_RUN_PREFIX = "uv run --locked "
@@ -282,7 +282,7 @@ def _after(output: str, prefix: str) -> str:
 def closing_note(workdir: Path) -> str:
     """Where the story's reports are, and what to do next."""
     # The newest evaluation report: the weaker challenger's, against the champion.
-    reports = (workdir.resolve() / JOBS).glob(f"*/{EVALUATE}/**/report.md")
+    reports = (workdir.resolve() / JOBS).glob(f"*/{REPORT}/**/report.md")
     report = max(reports, key=lambda path: path.stat().st_mtime, default=None)
     timelines = sorted(config.DEPLOY_TIMELINES.glob(f"{config.endpoint_name('prod')}-*.png"))
     rows = [

@@ -7,8 +7,8 @@ from --champion-model-data (S3, with the job's role; or a local file). Writes to
 folder evaluation.json (SageMaker's model-quality metrics for the task, each beside
 `<metric>_best_constant_classifier`, and a `champion` object: its version, its metrics on the
 same rows, and the bar the challenger must reach; the pipeline's gate and the registry read it),
-report.md and the plots (confusion_matrix.png, and roc_curve.png for a binary task, the
-champion's curve overlaid) when matplotlib is there.
+with the gate, the training scores and the class balance, which the Report step (report.py)
+turns into report.md and the plots.
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ GATE_METRICS = tuple(GATE_FIELDS["binary"])
 BEST_CONSTANT = "_best_constant_classifier"
 # SageMaker's format has a standard deviation per metric: "NaN", one held-out set, no resampling.
 NO_SPREAD = "NaN"
-# evaluation.json's object about the champion, beside the challenger's metrics (SageMaker's
-# reader looks only at `<task>_classification_metrics`); NO_CHAMPION when there is none.
+# evaluation.json's objects beside the challenger's metrics (SageMaker's reader looks only at
+# `<task>_classification_metrics`): the champion (NO_CHAMPION when there is none), and what the
+# Report step shows (report.py).
 CHAMPION, NO_CHAMPION = "champion", "none"
+GATE, TRAINING, CLASS_BALANCE = "gate", "training", "class_balance"
 
 
 def metrics_key(task: str) -> str:
@@ -183,25 +185,6 @@ def predict(
     return data[target].to_numpy(), model.predict(features), model.predict_proba(features)
 
 
-def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
-    """The gate: at least the threshold, better than the best constant classifier, and at
-    least the champion's score minus the tolerance (0 without a champion: nothing to beat)."""
-    return score >= threshold and score > baseline and score >= champion_bar
-
-
-def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
-    """One line saying whether the model passes the gate, naming both bars."""
-    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
-    constant = f"the best constant classifier ({baseline:.4f})"
-    if passes(score, baseline, threshold):
-        return f"{scored} clears {bar} and beats {constant}"
-    if score > baseline:
-        return f"{scored} is below {bar}, though it beats {constant}"
-    if score >= threshold:
-        return f"{scored} clears {bar} but does not beat {constant}"
-    return f"{scored} is below {bar} and does not beat {constant}"
-
-
 def load_champion(uri: str) -> Any:
     """The champion's fitted model from its model data: an s3:// URI or a local model.tar.gz."""
     if not uri.startswith("s3://"):
@@ -243,181 +226,6 @@ def champion_entry(
     }  # fmt: skip
 
 
-def _challenger(evaluation: dict) -> tuple[str, dict]:
-    """(the metrics key, the challenger's metrics) of an evaluation.json."""
-    return next((k, v) for k, v in evaluation.items() if k.endswith("_classification_metrics"))
-
-
-def champion_table(champion: dict, metrics: dict, key: str, field: str) -> list[str]:
-    """The report's side-by-side table: each metric of both models on the same rows."""
-    if key not in champion:
-        return ["", "## Champion", "", "No champion to compare with."]
-    theirs, version = champion[key], champion["version"]
-    lines = ["", f"## Against the champion (version {version}), on the same test rows", ""]
-    lines += ["| metric | challenger | champion | difference |", "| --- " * 4 + "|"]
-    for name, value in metrics.items():
-        if name.endswith(BEST_CONSTANT) or name not in theirs or "value" not in value:
-            continue
-        shown = f"**{name}** (gate)" if name == field else name
-        ours, other = value["value"], theirs[name]["value"]
-        lines.append(f"| {shown} | {ours:.4f} | {other:.4f} | {ours - other:+.4f} |")
-    return lines
-
-
-def class_names(evaluation: dict, target: str) -> dict[str, str]:
-    """How the report and the plots name each label: a binary task's 0 and 1 after the target."""
-    key, metrics = _challenger(evaluation)
-    if key == metrics_key("binary"):
-        return {"0": f"not {target} (0)", "1": f"{target} (1)"}
-    return {label: label for label in metrics["confusion_matrix"]}
-
-
-def render_report(
-    evaluation: dict,
-    training: dict[str, float],
-    balance: pd.DataFrame,
-    gate: tuple[str, str, float],
-    plots: list[str],
-    target: str = "positive",
-) -> str:
-    """The Markdown report: verdict, class balance, metrics, per-class report, confusion matrix."""
-    key, metrics = _challenger(evaluation)
-    metric, field, threshold = gate
-    names = class_names(evaluation, target)
-    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
-    champion = evaluation.get(CHAMPION) or champion_entry("", "", field, score, 0.0, None)
-    verdict = "PASS" if passes(score, baseline, threshold, champion["bar"]) else "FAIL"
-    test_rows = int(balance["test"].sum())
-    positive = f", positive class {names['1']}" if key == metrics_key("binary") else ""
-    lines = [
-        "# Model evaluation",
-        "",
-        f"**Verdict: {verdict}**: {gate_line(metric, score, baseline, threshold)}; "
-        f"{champion['verdict']}.",
-        "",
-        f"{key.split('_')[0].capitalize()} classification{positive}; held-out test set: "
-        f"{test_rows} rows, training set: {int(balance['train'].sum())} rows.",
-        "",
-        "## Class balance",
-        "",
-        "| class | train rows | test rows | share |",
-        "| --- | --- | --- | --- |",
-        *(
-            f"| {names[str(label)]} | {train} | {test} | {test / test_rows:.1%} |"
-            for label, (train, test) in balance.iterrows()
-        ),
-        "",
-        "## Metrics",
-        "",
-        "| metric | test | train | best constant classifier (test) |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, value in metrics.items():
-        if name.endswith(BEST_CONSTANT) or name not in training:
-            continue
-        shown = f"**{name}** (gate)" if name == field else name
-        best = metrics.get(name + BEST_CONSTANT, {}).get("value")
-        lines.append(
-            f"| {shown} | {value['value']:.4f} | {training[name]:.4f} | "
-            f"{'-' if best is None else f'{best:.4f}'} |"
-        )
-    matrix = metrics["confusion_matrix"]
-    labels = list(matrix)
-    counts = np.array([[matrix[a][p] for p in labels] for a in labels])
-    actual, predicted = np.nonzero(counts)
-    cells, weight = np.asarray(labels), counts[actual, predicted]
-    per_class = sk.precision_recall_fscore_support(
-        cells[actual], cells[predicted], labels=labels, sample_weight=weight, zero_division=0
-    )
-    lines += [
-        "",
-        "A training score well above the test score: the model learnt rows, not the pattern.",
-        *champion_table(champion, metrics, key, field),
-        "",
-        "## Per class (test)",
-        "",
-        "| class | precision | recall | f1 | rows |",
-        "| --- | --- | --- | --- | --- |",
-        *(
-            f"| {names[label]} | {precision:.4f} | {recall:.4f} | {f1:.4f} | {int(rows)} |"
-            for label, precision, recall, f1, rows in zip(labels, *per_class, strict=True)
-        ),
-        "",
-        "## Confusion matrix (test; rows: actual class, columns: predicted class)",
-        "",
-        "| actual \\ predicted | " + " | ".join(names[p] for p in labels) + " |",
-        "| --- |" + " --- |" * len(labels),
-        *(
-            f"| {names[a]} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |"
-            for a in labels
-        ),
-        "",
-    ]
-    if plots:
-        lines += [f"![{Path(name).stem}]({name})" for name in plots]
-    else:
-        lines.append("Plots skipped: matplotlib is not installed in this environment.")
-    return "\n".join(lines) + "\n"
-
-
-def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> list[str]:
-    """The confusion matrix (and a binary task's ROC curve) as PNGs; none without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # no display in a container or on CI
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
-    key, metrics = _challenger(evaluation)
-    labels = list(metrics["confusion_matrix"])
-    matrix = np.array([[metrics["confusion_matrix"][a][p] for p in labels] for a in labels])
-    size = max(4, 0.6 * len(labels) + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(matrix, cmap="Blues")
-    for (i, j), count in np.ndenumerate(matrix):
-        color = "white" if count > matrix.max() / 2 else "black"
-        ax.text(j, i, str(count), ha="center", va="center", color=color)
-    ticks = list(range(len(labels)))
-    names = [class_names(evaluation, target)[label] for label in labels]
-    ax.set(xticks=ticks, yticks=ticks, xticklabels=names, yticklabels=names)
-    binary = key == metrics_key("binary")
-    title = f"Confusion matrix (positive: {target})" if binary else "Confusion matrix"
-    ax.set(xlabel="predicted", ylabel="actual", title=title)
-    _save_figure(fig, output_dir / "confusion_matrix.png")
-    plots = ["confusion_matrix.png"]
-    if binary:
-        fig, ax = plt.subplots(figsize=(5, 5))  # the axis label names both classes
-        champion = evaluation.get(CHAMPION, {})
-        drawn = [
-            ("challenger", metrics),
-            (f"champion v{champion.get('version')}", champion.get(key)),
-        ]
-        for label, found in drawn:
-            if found:
-                curve = found["receiver_operating_characteristic_curve"]
-                label += f" (AUC {found['auc']['value']:.3f})"
-                ax.plot(curve["false_positive_rates"], curve["true_positive_rates"], label=label)
-        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-        ax.set(
-            xlabel=f"false positive rate ({names[0]} called {target})",
-            ylabel=f"true positive rate ({target} found)",
-        )
-        ax.set_title(f"ROC curve, {target} vs not")
-        ax.legend(loc="lower right", fontsize="small")
-        _save_figure(fig, output_dir / "roc_curve.png")
-        plots.append("roc_curve.png")
-    plt.close("all")
-    return plots
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    partial = path.with_name(f".{path.stem}.partial.png")
-    fig.tight_layout()
-    fig.savefig(partial, dpi=100)
-    os.replace(partial, path)
-
-
 def write_text(path: Path, text: str) -> None:
     """Write a file atomically: a reader never sees half a file under the final name."""
     partial = path.with_name(f".{path.name}.partial")
@@ -443,7 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Score the model and write evaluation.json, report.md and the plots."""
+    """Score the model (and the champion) and write evaluation.json."""
     args = parse_args(argv)
     field = GATE_FIELDS[args.task][args.gate_metric]
     try:
@@ -480,16 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     classes = list(model.classes_)
     training, _, _ = label_metrics(args.task, y_true, y_pred, classes)
     training["auc"] = _auc(y_true, scores, classes)
-    counts = {"train": train[args.target].value_counts(), "test": test[args.target].value_counts()}
-    balance = pd.DataFrame(counts).reindex(classes).fillna(0).astype(int)
+    # What the Report step shows beside the metrics: the gate, the training scores (a training
+    # score well above the test's means the model learnt rows), and each class's rows.
+    evaluation[GATE] = {"metric": args.gate_metric, "field": field, "threshold": args.threshold}
+    evaluation[TRAINING] = {name: float(value) for name, value in training.items()}
+    evaluation[CLASS_BALANCE] = {
+        str(label): {
+            split: int((table[args.target] == label).sum())
+            for split, table in (("train", train), ("test", test))
+        }
+        for label in classes
+    }
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    plots = save_plots(evaluation, args.output_dir, args.target)
-    gate = (args.gate_metric, field, args.threshold)
-    write_text(
-        args.output_dir / "report.md",
-        render_report(evaluation, training, balance, gate, plots, args.target),
-    )
-    # evaluation.json last: its presence means the whole evaluation finished.
     write_text(args.output_dir / "evaluation.json", json.dumps(evaluation, indent=2) + "\n")
     baseline = evaluation[metrics_key(args.task)][field + BEST_CONSTANT]["value"]
     print(
@@ -497,8 +307,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{training[field]:.4f}, best constant classifier {baseline:.4f}) -> {args.output_dir}"
     )
     print(f"evaluate: {evaluation[CHAMPION]['verdict']}")
-    if not plots:
-        print("evaluate: plots skipped (matplotlib is not installed)")
     return 0
 
 

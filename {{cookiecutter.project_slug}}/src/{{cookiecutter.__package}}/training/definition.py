@@ -26,6 +26,7 @@ from {{ cookiecutter.__package }}.training.interface import (
     PARAMETERS,
     PREPROCESS,
     REGISTER,
+    REPORT,
     TRAIN,
     hyperparameter_parameter,
 )
@@ -209,7 +210,9 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
             s3_uri=Join(on="/", values=[baseline_uri, name]), content_type="application/json"
         )
 
-    report = PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json")
+    evaluation_file = PropertyFile(
+        name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json"
+    )
     evaluate = ProcessingStep(
         name=EVALUATE,
         step_args=processor(EVALUATE).run(
@@ -234,14 +237,16 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 Join(on="", values=["--champion-tolerance=", p["ChampionTolerance"]]),
             ],
         ),
-        property_files=[report],
+        property_files=[evaluation_file],
     )
-    score = JsonGet(step_name=EVALUATE, property_file=report, json_path=config.GATE_JSON_PATH)
+    score = JsonGet(
+        step_name=EVALUATE, property_file=evaluation_file, json_path=config.GATE_JSON_PATH
+    )
     baseline = JsonGet(
-        step_name=EVALUATE, property_file=report, json_path=config.BASELINE_JSON_PATH
+        step_name=EVALUATE, property_file=evaluation_file, json_path=config.BASELINE_JSON_PATH
     )
     champion = {
-        path: JsonGet(step_name=EVALUATE, property_file=report, json_path=path)
+        path: JsonGet(step_name=EVALUATE, property_file=evaluation_file, json_path=path)
         for path in (
             config.CHAMPION_BAR_JSON_PATH,
             config.CHAMPION_VERSION_JSON_PATH,
@@ -251,6 +256,19 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
     }
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     evaluation_json = Join(on="/", values=[evaluation_uri, "evaluation.json"])
+
+    # The evaluation as an approver reads it (report.md and the plots), in a step of its own so
+    # that a job's one script stays small; the gate waits for it, so a refused model has one too.
+    report = ProcessingStep(
+        name=REPORT,
+        step_args=processor(REPORT).run(
+            code=str(STEPS_DIR / "report.py"),
+            inputs=[s3_input("evaluation", evaluation_uri, "/opt/ml/processing/evaluation")],
+            outputs=[s3_output(REPORT, "report")],
+            arguments=config.command_line(config.REPORT_OPTIONS),
+        ),
+    )
+    report_uri = report.properties.ProcessingOutputConfig.Outputs["report"].S3Output.S3Uri
 
     model = ModelBuilder(
         s3_model_data_url=model_data,
@@ -286,7 +304,7 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
                 config.GATE_METRIC: Join(on="", values=[score]),
                 "champion": Join(on="", values=[champion[config.CHAMPION_VERSION_JSON_PATH]]),
                 "vs_champion": Join(on="", values=[champion[config.CHAMPION_CHANGE_JSON_PATH]]),
-                "report": Join(on="/", values=[evaluation_uri, "report.md"]),
+                "report": Join(on="/", values=[report_uri, "report.md"]),
             },
             description=Join(
                 on=" ",
@@ -330,11 +348,12 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         ],
         if_steps=[register],
         else_steps=[fail],
+        depends_on=[report],
     )
     return Pipeline(
         name=config.SAGEMAKER_PIPELINE,
         parameters=list(p.values()),
-        steps=[preprocess, train, data_baseline, evaluate, gate],
+        steps=[preprocess, train, data_baseline, evaluate, report, gate],
         # No automatic Experiments trial per run: the SDK's default depends on the region (the
         # definition would too), and the execution role is not granted the Experiments APIs.
         pipeline_experiment_config=None,

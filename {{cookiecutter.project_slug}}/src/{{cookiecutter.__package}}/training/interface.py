@@ -17,6 +17,8 @@ PREPROCESS, TRAIN, EVALUATE, GATE, REGISTER, FAIL = (
 )
 # The data-quality baseline of the training rows (steps/baseline.py): each version carries its own.
 BASELINE = "Baseline"
+# report.md and the plots of an evaluation (steps/report.py), before the gate judges it.
+REPORT = "Report"
 EVALUATION_REPORT = "EvaluationReport"  # the PropertyFile the gate reads evaluation.json through
 NO_COMMIT = "unknown"
 

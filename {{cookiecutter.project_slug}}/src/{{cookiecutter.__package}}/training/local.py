@@ -71,6 +71,10 @@ class Layout:
     def evaluation_dir(self) -> Path:
         return self.processing / "evaluation"
 
+    @property
+    def report_dir(self) -> Path:
+        return self.processing / "report"
+
 
 @dataclass(frozen=True)
 class LocalResult:
@@ -209,6 +213,17 @@ def _run(
         log=log,
     )
 
+    seconds["report"] = _step(
+        "report",
+        [
+            *("--evaluation-dir", str(layout.evaluation_dir)),
+            *("--output-dir", str(layout.report_dir)),
+            *config.command_line(config.REPORT_OPTIONS),
+        ],
+        env={},
+        log=log,
+    )
+
     evaluation = layout.evaluation_dir / "evaluation.json"
     document = json.loads(evaluation.read_text(encoding="utf-8"))
     score, baseline = gate_scores(document)
@@ -218,8 +233,8 @@ def _run(
         workdir=layout.root,
         model_tar=layout.model_tar,
         evaluation=evaluation,
-        report=layout.evaluation_dir / "report.md",
-        plots=sorted(layout.evaluation_dir.glob("*.png")),
+        report=layout.report_dir / "report.md",
+        plots=sorted(layout.report_dir.glob("*.png")),
         metrics=scalar_metrics(document),
         metric=config.GATE_METRIC,
         score=score,
