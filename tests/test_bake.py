@@ -124,6 +124,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "local",
                 "retrain",
                 "sdk",
+                "upsert",
             )
         ),
         "tests/test_buildspec.py",

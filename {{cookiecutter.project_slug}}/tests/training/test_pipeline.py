@@ -21,7 +21,7 @@ from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
-from {{ cookiecutter.__package }}.training import execution, interface
+from {{ cookiecutter.__package }}.training import execution, interface, upsert
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "pipeline-definition.json"
 EXECUTION_ARN = (
@@ -462,19 +462,19 @@ def test_upsert_creates_a_missing_pipeline(sm: tuple[Any, Stubber]) -> None:
     request = {
         "PipelineName": config.SAGEMAKER_PIPELINE,
         "PipelineDefinition": "{}",
-        "PipelineDescription": pipeline_definition.DESCRIPTION,
+        "PipelineDescription": upsert.DESCRIPTION,
         "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
         "ClientRequestToken": ANY,
     }
     stubber.add_response("create_pipeline", {"PipelineArn": _pipeline_arn()}, request)
-    assert pipeline_definition.upsert(client, "{}") == _pipeline_arn()
+    assert upsert.upsert(client, "{}") == _pipeline_arn()
 
 
 def test_upsert_updates_an_existing_pipeline(sm: tuple[Any, Stubber]) -> None:
     client, stubber = sm
     stubber.add_response("describe_pipeline", {"PipelineArn": _pipeline_arn()})
     stubber.add_response("update_pipeline", {"PipelineArn": _pipeline_arn()})
-    assert pipeline_definition.upsert(client, "{}") == _pipeline_arn()
+    assert upsert.upsert(client, "{}") == _pipeline_arn()
 
 
 def test_start_records_the_commit(sm: tuple[Any, Stubber]) -> None:
@@ -624,11 +624,11 @@ def test_upsert_uploads_the_data_set_under_its_content_hash(
         s3.create_bucket(Bucket=config.ARTIFACT_BUCKET, **location)
         out = io.StringIO()
         with redirect_stdout(out):
-            pipeline_definition._seed_input_data()
+            upsert.seed_input_data()
             first = config.input_data_key(data)
-            pipeline_definition._seed_input_data()  # the same file: nothing to do
+            upsert.seed_input_data()  # the same file: nothing to do
             data.write_text("x,y\n1,0\n2,1\n3,1\n", encoding="utf-8")
-            pipeline_definition._seed_input_data()
+            upsert.seed_input_data()
             second = config.input_data_key(data)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=config.ARTIFACT_BUCKET)["Contents"]]
     assert first != second
@@ -644,7 +644,7 @@ def test_upsert_refuses_a_missing_data_file(
     monkeypatch.setattr(config, "DATA_FILE", tmp_path / "gone.csv")
     monkeypatch.setattr(config, "DATA_URI", "")
     with pytest.raises(CliError, match=r"gone\.csv: the data set's file") as error:
-        pipeline_definition._seed_input_data()
+        upsert.seed_input_data()
     assert error.value.code == ExitCode.USAGE
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.__package }} import aws, config
-from {{ cookiecutter.__package }}.errors import CliError, ExitCode
-from {{ cookiecutter.__package }}.training import sdk
+from {{ cookiecutter.__package }}.training import sdk, upsert
 from {{ cookiecutter.__package }}.training.interface import (
     BASELINE,
     EVALUATE,
@@ -36,10 +34,6 @@ if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
-DESCRIPTION = (
-    f"{config.PROJECT}: preprocess, train, evaluate, gate on {config.GATE_METRIC} and the "
-    "champion, register"
-)
 
 # Job names (and the S3 keys the SDK derives from them) carry the build time; the code's S3 keys
 # carry a content hash, which only changes with the code.
@@ -374,57 +368,7 @@ def definition() -> dict[str, Any]:
 
 def upsert_pipeline() -> str:
     """Upload the step code and the data set, then create or update the pipeline."""
-    _seed_input_data()
+    upsert.seed_input_data()
     # Built once with the real session: this uploads the step code to the artifact bucket.
     text = build_pipeline(sdk.make_session(upload=True)).definition()
-    return upsert(aws.client("sagemaker"), text)
-
-
-def upsert(sm: Any, definition_text: str) -> str:
-    """Create the pipeline, or update it when it exists; return its ARN."""
-    request = {
-        "PipelineName": config.SAGEMAKER_PIPELINE,
-        "PipelineDefinition": definition_text,
-        "PipelineDescription": DESCRIPTION,
-        "RoleArn": config.role_arn(config.SAGEMAKER_EXECUTION_ROLE),
-    }
-    if not _pipeline_exists(sm):
-        # The token makes botocore's own retries of this call create one pipeline, not two.
-        token = str(uuid.uuid4())
-        return sm.create_pipeline(**request, ClientRequestToken=token)["PipelineArn"]
-    return sm.update_pipeline(**request)["PipelineArn"]
-
-
-def _pipeline_exists(sm: Any) -> bool:
-    try:
-        sm.describe_pipeline(PipelineName=config.SAGEMAKER_PIPELINE)
-    except aws.ClientError as error:
-        # AWS says ResourceNotFound; moto (the local emulator) says ValidationException.
-        if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
-            return False
-        raise
-    return True
-
-
-def _seed_input_data() -> None:
-    """Upload config.DATA_FILE under its content-hash key, unless that exact file is there."""
-    if config.DATA_URI:
-        return  # the data set lives in S3 already
-    if not config.DATA_FILE.is_file():
-        raise CliError(
-            f"{config.DATA_FILE}: the data set's file (config.DATA_FILE) is missing; "
-            "restore it or set config.DATA_URI",
-            ExitCode.USAGE,
-        )
-    key = config.input_data_key()
-    s3 = aws.client("s3")
-    try:
-        # A one-byte GET, not HEAD: S3 answers a failed HEAD with a bare status and no error
-        # code, so an expired token or a missing bucket would read as a plain 400 or 404.
-        s3.get_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Range="bytes=0-0")
-        return  # same content, same key: already uploaded
-    except aws.ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-            raise
-    s3.upload_file(str(config.DATA_FILE), config.ARTIFACT_BUCKET, key)
-    print(f"upsert: uploaded {config.DATA_FILE.name} to s3://{config.ARTIFACT_BUCKET}/{key}")
+    return upsert.upsert(aws.client("sagemaker"), text)
