@@ -226,12 +226,13 @@ def test_threshold_outside_0_1_is_refused(tmp_path: Path, threshold: float) -> N
 def test_a_champion_is_scored_on_the_same_rows_and_judged_by_the_gate(
     run: tuple[LocalResult, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`run-local --champion` (and `make local CHAMPION=`): the same model is an equal champion."""
+    """`run-local --champion` (and `make local CHAMPION=`): the same model is an equal champion,
+    so the verdict is the gate's without one (a data set of noise misses it either way)."""
     champion = tmp_path / "champion.tar.gz"
     champion.write_bytes(run[0].model_tar.read_bytes())
     code = cli.main(["run-local", "--workdir", str(tmp_path / "run"), "--champion", str(champion)])
     out = capsys.readouterr().out
-    assert code == ExitCode.OK
+    assert code == (ExitCode.OK if run[0].passed else ExitCode.BELOW_THRESHOLD)
     score = run[0].score
     assert f"champion: champion version local scored {score:.4f}; the challenger's " in out
     assert f"clears its bar {score - config.CHAMPION_TOLERANCE:.4f}" in out
