@@ -8,12 +8,35 @@ S3 where its ModelQuality statistics point, and optionally a data-quality baseli
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from typing import Any
 
 import boto3
+import joblib
 
 from {{ cookiecutter.__package }} import config
+
+INFERENCE = config.REPO_ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
+
+
+def upload_model(model: object, key: str) -> str:
+    """A model.tar.gz laid out as SageMaker packs it (the model and code/inference.py), put in
+    the artifact bucket under `key`; its S3 URI."""
+    weights = io.BytesIO()
+    joblib.dump(model, weights)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name, data in (
+            ("model.joblib", weights.getvalue()),
+            ("code/inference.py", INFERENCE.read_bytes()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    boto3.client("s3").put_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Body=archive.getvalue())
+    return f"s3://{config.ARTIFACT_BUCKET}/{key}"
 
 
 def register(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import joblib
 import model_packages
 import pytest
 from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
@@ -22,8 +19,6 @@ from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry, shift, smoke
 from {{ cookiecutter.__package }}.steps import inference, preprocess, train
 
-ROOT = config.REPO_ROOT
-INFERENCE = ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
 FAST = ["--poll-seconds", "0.05"]
 
 
@@ -48,23 +43,6 @@ def _model() -> object:
     return train.train(table, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
 
 
-def _upload(model: object, key: str) -> str:
-    """A model.tar.gz laid out as SageMaker packs it: the model and code/inference.py."""
-    joblib_bytes = io.BytesIO()
-    joblib.dump(model, joblib_bytes)
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        for name, data in (
-            ("model.joblib", joblib_bytes.getvalue()),
-            ("code/inference.py", INFERENCE.read_bytes()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    boto3.client("s3").put_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Body=archive.getvalue())
-    return f"s3://{config.ARTIFACT_BUCKET}/{key}"
-
-
 def _new_version(url: str, commit: str, status: str = "Approved") -> int:
     arn = model_packages.register(url, 0.95, commit, status)
     return int(arn.rsplit("/", 1)[1])
@@ -87,7 +65,7 @@ def _fits(name: str) -> bool:
 def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     started = time.perf_counter()
     model = _model()
-    url = _upload(model, "models/run-1/model.tar.gz")
+    url = model_packages.upload_model(model, "models/run-1/model.tar.gz")
     first = _new_version(url, "commit-1", "PendingManualApproval")
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.REFUSED  # none Approved
     assert cli.main(["registry", "approve", "--version", str(first), "--reason", "ok"]) == 0
@@ -190,8 +168,12 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> N
     model = _model()
     broken = BrokenModel(model)
     endpoints = {
-        TRAINED: _endpoint("cases-trained", _upload(model, "models/cases/trained.tar.gz")),
-        BROKEN: _endpoint("cases-broken", _upload(broken, "models/cases/broken.tar.gz")),
+        TRAINED: _endpoint(
+            "cases-trained", model_packages.upload_model(model, "models/cases/trained.tar.gz")
+        ),
+        BROKEN: _endpoint(
+            "cases-broken", model_packages.upload_model(broken, "models/cases/broken.tar.gz")
+        ),
     }
     runtime = boto3.client("sagemaker-runtime")
     row = sample_row()
@@ -217,7 +199,7 @@ def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: 
     """One road to prod: a version staging deployed and smoke-tested, by default the one it
     serves, never merely the latest Approved."""
     model = _model()
-    url = _upload(model, "models/run-4/model.tar.gz")
+    url = model_packages.upload_model(model, "models/run-4/model.tar.gz")
     first = _new_version(url, "commit-1")
     # Approved, but staging has verified nothing yet: prod takes nothing.
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED
@@ -247,7 +229,7 @@ def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
 
 def test_package_tags_round_trip(aws: str) -> None:
     model = _model()
-    _new_version(_upload(model, "models/run-3/model.tar.gz"), "commit-3")
+    _new_version(model_packages.upload_model(model, "models/run-3/model.tar.gz"), "commit-3")
     sm = boto3.client("sagemaker")
     arn = registry.summaries(sm)[0]["ModelPackageArn"]
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "deploy:prod:time", "Value": "now"}])

@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import joblib
 import model_packages
 import pandas as pd
 import pytest
@@ -24,9 +22,9 @@ from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import ExitCode
 from {{ cookiecutter.__package }}.monitoring import drift, schedule
-from {{ cookiecutter.__package }}.steps import baseline, preprocess, train
+from {{ cookiecutter.__package }}.steps import baseline, preprocess
+from {{ cookiecutter.__package }}.steps import train as trainer
 
-INFERENCE = config.REPO_ROOT / "src" / config.PACKAGE / "steps" / "inference.py"
 FAST = ["--poll-seconds", "0.05"]
 SCHEDULE_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:123456789012:monitoring-schedule/s"
 CAPTURING = config.DATA_CAPTURE_PERCENT > 0
@@ -56,27 +54,10 @@ def split() -> tuple[pd.DataFrame, pd.DataFrame]:
     return preprocess.split(table, config.TARGET_COLUMN, config.TEST_SIZE, config.RANDOM_SEED)
 
 
-def _model_url(rows: pd.DataFrame, key: str) -> str:
-    """A model.tar.gz laid out as SageMaker packs it, in the emulated S3."""
-    weights = io.BytesIO()
-    model = train.train(rows, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
-    joblib.dump(model, weights)
-    packed = io.BytesIO()
-    with tarfile.open(fileobj=packed, mode="w:gz") as tar:
-        for name, data in (
-            ("model.joblib", weights.getvalue()),
-            ("code/inference.py", INFERENCE.read_bytes()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    boto3.client("s3").put_object(Bucket=config.ARTIFACT_BUCKET, Key=key, Body=packed.getvalue())
-    return f"s3://{config.ARTIFACT_BUCKET}/{key}"
-
-
 def _version(train: pd.DataFrame, tmp_path: Path, name: str, *, with_baseline: bool = True) -> int:
     """An Approved version of a model of `train`, carrying the Baseline step's files of it."""
-    url = _model_url(train, f"models/{name}/model.tar.gz")
+    model = trainer.train(train, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
+    url = model_packages.upload_model(model, f"models/{name}/model.tar.gz")
     files: dict[str, str] | None = None
     if with_baseline:
         train.to_parquet(tmp_path / baseline.TRAIN_FILE)
