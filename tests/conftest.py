@@ -18,6 +18,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -280,6 +281,9 @@ def baked(bake_only: BakedProject, shared_venv: Path) -> BakedProject:
     return bake_only
 
 
+# tryfirst: pytest-xdist reads the markers in its own pytest_collection_modifyitems; which of the
+# two pluggy calls first depends on when each was registered, so say it.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that needs the baked project's environment is slow: `make test-fast` skips it.
 
@@ -296,3 +300,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.nodeid.split("::")[0],
         )
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Stop a grouped run whose groups pytest-xdist lost: it would still pass, each worker baking
+    and running every combination's suite again (twice the time, nothing else to see).
+    pytest-xdist carries a group as a node id suffix, which pytest 9.2 ignores
+    (pytest-dev/pytest-xdist#1386); the template pins a pytest that keeps it."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    lost = [nodeid for nodeid in ids if "@" not in nodeid.rpartition("]")[2]]
+    if lost:
+        pytest.exit(
+            f"pytest-xdist did not group {len(lost)} of {len(ids)} tests (first: {lost[0]}): "
+            "this pytest and pytest-xdist do not work together under --dist loadgroup",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
