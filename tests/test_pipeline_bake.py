@@ -38,8 +38,12 @@ def _dead_endpoint() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-# The shared `baked` fixture (conftest.py), over these combinations instead.
-pytestmark = pytest.mark.parametrize("baked", PIPELINE_COMBINATIONS, indirect=True, scope="module")
+# The shared bake (conftest.py's `bake_only`, under `baked`), over these combinations instead:
+# parametrizing `baked` itself would leave bake_only's own parameters in place (twenty
+# products of which five differ, none of them the one below).
+pytestmark = pytest.mark.parametrize(
+    "bake_only", PIPELINE_COMBINATIONS, indirect=True, scope="module"
+)
 
 
 @pytest.fixture(scope="module")
