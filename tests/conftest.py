@@ -266,6 +266,58 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+# The baked `requires-python` says >=3.11, and 3.11.4 added APIs that later interpreters have and
+# earlier 3.11 releases lack (tarfile's extraction filters, `extractall(filter=...)`). Debian 12's
+# python3 is 3.11.2, a common fresh machine. So the default combination's baked suite runs on an
+# interpreter older than 3.11.4 (tests/test_bake.py), the other combinations on the session's.
+BEFORE_3_11_4 = ">=3.11,<3.11.4"
+
+
+def oldest_python() -> str | None:
+    """An interpreter older than 3.11.4: $OLDEST_PYTHON, else the one uv finds, else None."""
+    given = os.environ.get("OLDEST_PYTHON")
+    if given:
+        return given
+    # `uv python find` looks at uv's managed interpreters and those on PATH (/usr/bin/python3.11
+    # on Debian 12), and never downloads: on GitHub's runners the template's CI installs 3.11.3.
+    found = subprocess.run(
+        [uv(), "python", "find", BEFORE_3_11_4],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(),
+    )
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    return found.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def oldest_venv(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The shared environment again, on an interpreter older than 3.11.4. Missing: None on a
+    laptop (the suite runs on the session's Python and the check that it did not is skipped),
+    a failure under CI, where it must be there."""
+    python = oldest_python()
+    if python is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"no Python {BEFORE_3_11_4} on this machine: install one (Debian 12: apt-get "
+                "install python3.11; elsewhere `uv python install 3.11.3`) or set OLDEST_PYTHON"
+            )
+        return None
+    root = tmp_path_factory.mktemp("oldest-env")
+    project = bake(root / "bake")
+    venv = root / "venv"
+    subprocess.run(
+        [uv(), "sync", "--locked", "--all-groups", "--quiet", "--python", python],
+        cwd=project.path,
+        env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
+        check=True,
+        timeout=900,
+    )
+    return venv
+
+
 @pytest.fixture(scope="module", params=COMBINATIONS)
 def bake_only(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -4,7 +4,7 @@ Each combination's own gate (test_bake.py) runs on its table rather than on the 
 the table goes into `data/` (the sample comes out) and the data-set lines of `config.py` name it,
 the README's "Bring your own data" steps and nothing more. A clean binary table, a messy one (gaps,
 two text categories, an ID column, a yes/no target), three classes, and 95/5 noise that the gate
-must refuse. The sample itself is gated as baked by `make demo` and test_oldest_python.py.
+must refuse. The sample itself is gated as baked by `make demo`, whose story runs the tests.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -11,7 +12,16 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import COMBINATIONS, BakedProject, assert_authorized, bake, parse_everything, uv
+from conftest import (
+    BEFORE_3_11_4,
+    COMBINATIONS,
+    BakedProject,
+    assert_authorized,
+    bake,
+    parse_everything,
+    rendered_answers,
+    uv,
+)
 
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
@@ -270,15 +280,26 @@ MAKE = ("make", "-o", ".venv/.installed", "RUN=")
 _SUITES: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
 
 
+def on_the_oldest_python(project: BakedProject) -> bool:
+    """The default combination's suite runs on the oldest Python the bake claims (conftest.py)."""
+    return project.answers == rendered_answers()
+
+
 @pytest.fixture(scope="module")
 def baked_suite(
-    own_data: BakedProject, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    own_data: BakedProject,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The baked repo's own `make test`, on its own data, once per bake, recording AWS requests."""
     key = json.dumps(own_data.answers, sort_keys=True)
     if key not in _SUITES:
+        project = own_data
+        if on_the_oldest_python(own_data):
+            oldest = request.getfixturevalue("oldest_venv")
+            project = dataclasses.replace(own_data, venv=oldest or own_data.venv)
         record = tmp_path_factory.mktemp("aws-requests")
-        result = own_data.run(*MAKE, "test", check=False, record=record, timeout=900)
+        result = project.run(*MAKE, "test", check=False, record=record, timeout=900)
         _SUITES[key] = result, record
     return _SUITES[key]
 
@@ -292,6 +313,28 @@ def test_baked_repo_gate_passes_on_its_own_data(
     result, _ = baked_suite
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+
+
+def test_the_suite_ran_on_the_python_it_should(
+    own_data: BakedProject,
+    baked_suite: tuple[subprocess.CompletedProcess[str], Path],
+    oldest_venv: Path | None,
+) -> None:
+    """The default combination's on an interpreter older than 3.11.4 (every baked test, the
+    emulator's and the model archive's included), the others on the shared environment's:
+    pytest's header names the interpreter that ran them."""
+    result, _ = baked_suite
+    found = re.search(r"^platform \S+ -- Python (\d+)\.(\d+)\.(\d+)", result.stdout, re.M)
+    assert found, result.stdout[:2000]
+    version = tuple(int(part) for part in found.groups())
+    if not on_the_oldest_python(own_data):
+        shared = own_data.run("python", "-c", "import sys; print(*sys.version_info[:3])")
+        assert version == tuple(int(part) for part in shared.stdout.split())
+        return
+    if oldest_venv is None:
+        pytest.skip(f"no Python {BEFORE_3_11_4} on this machine (set OLDEST_PYTHON)")
+    assert version[:2] == (3, 11)
+    assert version[2] < 4, f"3.11.{version[2]} already has the 3.11.4 APIs this run must miss"
 
 
 def test_make_local_trains_on_its_own_data_or_the_gate_refuses(own_data: BakedProject) -> None:
