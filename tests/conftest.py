@@ -343,15 +343,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     one group, so its bake and baked suite are made once, on one worker; the other tests group
     by module, so a module's fixtures are made once too.
     """
+    groups: dict[pytest.Item, str] = {}
     for item in items:
         if "shared_venv" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
         values = getattr(getattr(item, "callspec", None), "params", {}).values()
-        group = next(
+        groups[item] = next(
             (c.id for c in COMBINATIONS if any(value is c.values[0] for value in values)),
             item.nodeid.split("::")[0],
         )
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    # The longest groups first (a combination's bakes, suite and story, then `make demo`): a
+    # worker takes the next group when it is done with one, so what is left at the end is short
+    # and no core runs a long group alone while the other waits. The sort is stable: a group's
+    # tests keep their order, and a module's fixtures are made once.
+    longest = [str(c.id) for c in COMBINATIONS] + ["tests/test_demo.py"]
+    items.sort(key=lambda item: longest.index(groups[item]) if groups[item] in longest else 99)
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
