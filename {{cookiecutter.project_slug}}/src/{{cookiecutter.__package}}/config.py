@@ -131,6 +131,9 @@ CHAMPION_TOLERANCE = {{ cookiecutter.champion_tolerance | float }}
 # tolerance; 0 without a champion), its version ("none") and the difference ("+0.0123"; "none"),
 # which the registered version records in its metadata, and a sentence for the Fail step.
 CHAMPION_KEY = "champion"
+# Where evaluation.json holds the Evaluate step's verdict on the gate and its one-line reason,
+# which run-local and the Report step show (the pipeline decides with its condition step).
+GATE_KEY = "gate"
 CHAMPION_BAR_JSON_PATH = f"{CHAMPION_KEY}.bar"
 CHAMPION_VERSION_JSON_PATH = f"{CHAMPION_KEY}.version"
 CHAMPION_CHANGE_JSON_PATH = f"{CHAMPION_KEY}.change"

@@ -91,6 +91,19 @@ class Run:
     def failed(self) -> list[str]:
         return [s["StepName"] for s in self.steps if s["StepStatus"] == "Failed"]
 
+    def gate_agrees(self) -> bool:
+        """The Evaluate step's verdict (what report.md and run-local show) is the one the
+        pipeline's condition step reached on the same numbers; return it."""
+        execution_id = self.described["PipelineExecutionArn"].rsplit("/", 1)[1]
+        written = s3_object(
+            f"s3://{config.ARTIFACT_BUCKET}/{config.SAGEMAKER_PIPELINE}/{execution_id}/"
+            f"{EVALUATE}/evaluation/evaluation.json"
+        )
+        passed = json.loads(written)[config.GATE_KEY]["passed"]
+        outcome = self.step(GATE)["Metadata"]["Condition"]["Outcome"]
+        assert outcome == str(passed), (outcome, passed)
+        return passed
+
 
 def run(
     definition: Definition, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
@@ -231,6 +244,7 @@ def test_the_latest_approved_version_is_the_champion_scored_on_the_same_rows(
     model_data = champion["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     result = run(aws.upserted, tmp_path, capsys)
     assert result.code == ExitCode.OK, result.err
+    assert result.gate_agrees()
     assert f"compared with champion version {version} ({model_data})" in result.out
     arn = result.step(REGISTER)["Metadata"]["RegisterModel"]["Arn"]
     package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
@@ -259,6 +273,7 @@ def test_a_challenger_behind_the_champion_beyond_the_tolerance_is_refused(
     result = run(demanding, tmp_path, capsys)
     assert result.code == ExitCode.BELOW_THRESHOLD, result.err
     assert result.failed() == [FAIL]
+    assert not result.gate_agrees()
     message = result.step(FAIL)["FailureReason"]
     version = champion["ModelPackageVersion"]
     assert "and at least the champion's minus ChampionTolerance " in message
@@ -313,6 +328,7 @@ def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
     assert result.code == ExitCode.BELOW_THRESHOLD
     assert result.failed() == [FAIL]
     assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "False"}}
+    assert not result.gate_agrees()
     message = result.step(FAIL)["FailureReason"]
     assert message.startswith(f"{config.GATE_METRIC} ")
     assert (

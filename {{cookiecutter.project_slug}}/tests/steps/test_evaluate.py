@@ -157,8 +157,8 @@ def test_gate_fields_exist_for_every_metric_and_task() -> None:
 def test_the_gate_needs_the_threshold_and_to_beat_a_constant(
     score: float, baseline: float, threshold: float, passed: bool
 ) -> None:
-    assert report.passes(score, baseline, threshold) is passed
-    line = report.gate_line("accuracy", score, baseline, threshold)
+    assert evaluate.passes(score, baseline, threshold) is passed
+    line = evaluate.gate_line("accuracy", score, baseline, threshold)
     assert f"the best constant classifier ({baseline:.4f})" in line
 
 
@@ -173,7 +173,7 @@ def test_a_model_of_noise_does_not_pass(tmp_path: Path) -> None:
     m = document["binary_classification_metrics"]
     for field in ("accuracy", "balanced_accuracy"):
         score, baseline = m[field]["value"], m[field + evaluate.BEST_CONSTANT]["value"]
-        assert not report.passes(score, baseline, 0.5), (field, score, baseline)
+        assert not evaluate.passes(score, baseline, 0.5), (field, score, baseline)
     assert m["accuracy"]["value"] > 0.9  # the threshold alone would have let it through
     text = (folder / "evaluation" / "report.md").read_text(encoding="utf-8")
     assert "**Verdict: FAIL**: accuracy " in text
@@ -210,9 +210,14 @@ def test_report_shows_verdict_balance_and_training_score(evaluated: Path) -> Non
     score = json_path(document, config.GATE_JSON_PATH)
     baseline = json_path(document, config.BASELINE_JSON_PATH)
     text = (evaluated / "report.md").read_text(encoding="utf-8")
-    verdict = "PASS" if report.passes(score, baseline, config.GATE_THRESHOLD) else "FAIL"
-    line = report.gate_line(config.GATE_METRIC, score, baseline, config.GATE_THRESHOLD)
-    assert f"**Verdict: {verdict}**: {line}; no champion: " in text
+    passed = evaluate.passes(score, baseline, config.GATE_THRESHOLD)
+    line = evaluate.gate_line(config.GATE_METRIC, score, baseline, config.GATE_THRESHOLD)
+    # The verdict evaluation.json carries is the one the report shows.
+    assert (document[config.GATE_KEY]["passed"], document[config.GATE_KEY]["line"]) == (
+        passed,
+        line,
+    )
+    assert f"**Verdict: {'PASS' if passed else 'FAIL'}**: {line}; no champion: " in text
     assert "No champion to compare with." in text
     train_set, test_set = tables.splits(tables.data_set())
     assert f"held-out test set: {len(test_set)} rows, training set: {len(train_set)} rows" in text
@@ -257,7 +262,8 @@ def test_the_report_and_the_plots_name_the_classes(
     evaluation = evaluate.compute_metrics("binary", y_true, y_pred, scores, [0, 1])
     score = evaluation["binary_classification_metrics"]["accuracy"]["value"]
     evaluation[evaluate.CHAMPION] = evaluate.champion_entry("", "", "accuracy", score, 0.0, None)
-    evaluation[evaluate.GATE] = {"metric": "accuracy", "field": "accuracy", "threshold": 0.5}
+    metrics = evaluation["binary_classification_metrics"]
+    evaluation[evaluate.GATE] = evaluate.gate_entry("accuracy", "accuracy", 0.5, metrics, 0.0)
     training = evaluate.label_metrics("binary", y_true, y_pred, [0, 1])[0] | {"auc": 1.0}
     evaluation[evaluate.TRAINING] = training
     evaluation[evaluate.CLASS_BALANCE] = {
@@ -367,7 +373,7 @@ def verdict(document: dict) -> bool:
     """What the pipeline's gate decides on this evaluation.json."""
     score = json_path(document, config.GATE_JSON_PATH)
     baseline = json_path(document, config.BASELINE_JSON_PATH)
-    return report.passes(score, baseline, 0.5, json_path(document, config.CHAMPION_BAR_JSON_PATH))
+    return evaluate.passes(score, baseline, 0.5, json_path(document, config.CHAMPION_BAR_JSON_PATH))
 
 
 def test_no_champion_leaves_the_threshold_alone(evaluated: Path) -> None:

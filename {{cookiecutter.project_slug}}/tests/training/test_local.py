@@ -10,6 +10,7 @@ import pytest
 
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
+from {{ cookiecutter.__package }}.steps import evaluate
 from {{ cookiecutter.__package }}.training import local
 from {{ cookiecutter.__package }}.training.local import LocalResult, run_local
 
@@ -54,23 +55,11 @@ def test_the_verdict_is_the_pipelines_gate(run: tuple[LocalResult, list[str]]) -
     # The threshold reached the evaluate step: its report judges against the same numbers.
     report = result.report.read_text(encoding="utf-8")
     verdict = "PASS" if result.passed else "FAIL"
-    line = local.gate_line(result.metric, result.score, result.baseline, config.GATE_THRESHOLD)
-    assert f"**Verdict: {verdict}**: {line}; no champion: " in report
+    gate = document[config.GATE_KEY]
+    assert (result.passed, result.gate_line) == (gate["passed"], gate["line"])
+    assert f"**Verdict: {verdict}**: {result.gate_line}; no champion: " in report
     assert (result.champion_bar, result.champion_verdict) == (0.0, result.champion_verdict)
     assert result.champion_verdict.startswith("no champion")
-
-
-def test_the_gate_line_is_the_report_steps() -> None:
-    """run-local and report.md say the same thing (the step cannot import this package)."""
-    from {{ cookiecutter.__package }}.steps import report
-
-    for score, baseline, threshold in [(0.9, 0.5, 0.85), (0.8, 0.5, 0.85), (0.9, 0.95, 0.85)]:
-        ours = local.gate_line("f1", score, baseline, threshold)
-        assert ours == report.gate_line("f1", score, baseline, threshold)
-        for bar in (0.0, score, score + 0.01):
-            assert local.passes(score, baseline, threshold, bar) is report.passes(
-                score, baseline, threshold, bar
-            )
 
 
 def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
@@ -103,8 +92,13 @@ def test_cli_prints_the_table_and_exits_7_below_threshold(
         calls.append((data, workdir, threshold, options))
         assert champion is None
         result = run[0]
-        passed = local.passes(result.score, result.baseline, threshold)
-        return dataclasses.replace(result, threshold=threshold, passed=passed)
+        score, baseline = result.score, result.baseline
+        return dataclasses.replace(
+            result,
+            threshold=threshold,
+            passed=evaluate.passes(score, baseline, threshold),
+            gate_line=evaluate.gate_line(result.metric, score, baseline, threshold),
+        )
 
     monkeypatch.setattr(local, "run_local", judged)
     code = cli.main(["run-local", "--workdir", str(tmp_path), "--threshold", "1"])

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     print(local.format_summary(result))
     print(f"total {time.perf_counter() - started:.1f} s")
     if not result.passed:
-        line = local.gate_line(result.metric, result.score, result.baseline, result.threshold)
+        line = result.gate_line
         if result.score >= result.threshold and result.score > result.baseline:
             line = f"{config.GATE_METRIC} {result.score:.4f}: {result.champion_verdict}"
         raise CliError(

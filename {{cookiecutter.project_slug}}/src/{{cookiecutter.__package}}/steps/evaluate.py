@@ -226,6 +226,39 @@ def champion_entry(
     }  # fmt: skip
 
 
+def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
+    """The gate, as the pipeline's condition step decides it: at least the threshold, better than
+    the best constant classifier, and at least the champion's score minus the tolerance (0
+    without a champion: nothing to beat)."""
+    return score >= threshold and score > baseline and score >= champion_bar
+
+
+def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
+    """One line saying whether the model clears the threshold and the constant, naming both."""
+    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
+    constant = f"the best constant classifier ({baseline:.4f})"
+    if score >= threshold and score > baseline:
+        return f"{scored} clears {bar} and beats {constant}"
+    if score > baseline:
+        return f"{scored} is below {bar}, though it beats {constant}"
+    if score >= threshold:
+        return f"{scored} clears {bar} but does not beat {constant}"
+    return f"{scored} is below {bar} and does not beat {constant}"
+
+
+def gate_entry(
+    metric: str, field: str, threshold: float, metrics: dict, champion_bar: float
+) -> dict[str, Any]:
+    """The gate as the Report step and run-local show it: the bars, the verdict and its line.
+    The pipeline decides with its own condition step, on the same numbers (JsonGet)."""
+    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
+    return {
+        "metric": metric, "field": field, "threshold": threshold, "score": score,
+        "baseline": baseline, "passed": passes(score, baseline, threshold, champion_bar),
+        "line": gate_line(metric, score, baseline, threshold),
+    }  # fmt: skip
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a file atomically: a reader never sees half a file under the final name."""
     partial = path.with_name(f".{path.name}.partial")
@@ -290,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     training["auc"] = _auc(y_true, scores, classes)
     # What the Report step shows beside the metrics: the gate, the training scores (a training
     # score well above the test's means the model learnt rows), and each class's rows.
-    evaluation[GATE] = {"metric": args.gate_metric, "field": field, "threshold": args.threshold}
+    evaluation[GATE] = gate_entry(
+        args.gate_metric, field, args.threshold, evaluation[metrics_key(args.task)],
+        evaluation[CHAMPION]["bar"],
+    )  # fmt: skip
     evaluation[TRAINING] = {name: float(value) for name, value in training.items()}
     evaluation[CLASS_BALANCE] = {
         str(label): {

@@ -29,25 +29,6 @@ BEST_CONSTANT = "_best_constant_classifier"
 CHAMPION, GATE, TRAINING, CLASS_BALANCE = "champion", "gate", "training", "class_balance"
 
 
-def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
-    """The gate: at least the threshold, better than the best constant classifier, and at
-    least the champion's score minus the tolerance (0 without a champion: nothing to beat)."""
-    return score >= threshold and score > baseline and score >= champion_bar
-
-
-def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
-    """One line saying whether the model passes the gate, naming both bars."""
-    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
-    constant = f"the best constant classifier ({baseline:.4f})"
-    if passes(score, baseline, threshold):
-        return f"{scored} clears {bar} and beats {constant}"
-    if score > baseline:
-        return f"{scored} is below {bar}, though it beats {constant}"
-    if score >= threshold:
-        return f"{scored} clears {bar} but does not beat {constant}"
-    return f"{scored} is below {bar} and does not beat {constant}"
-
-
 def _challenger(evaluation: dict) -> tuple[str, dict]:
     """(the metrics key, the challenger's metrics) of an evaluation.json."""
     return next((k, v) for k, v in evaluation.items() if k.endswith("_classification_metrics"))
@@ -82,19 +63,15 @@ def render_report(evaluation: dict, plots: list[str], target: str = "positive") 
     confusion matrix, from an evaluation.json."""
     key, metrics = _challenger(evaluation)
     gate, training, balance = evaluation[GATE], evaluation[TRAINING], evaluation[CLASS_BALANCE]
-    metric, field, threshold = gate["metric"], gate["field"], gate["threshold"]
-    names = class_names(evaluation, target)
-    score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
-    champion = evaluation[CHAMPION]
-    verdict = "PASS" if passes(score, baseline, threshold, champion["bar"]) else "FAIL"
+    field, names, champion = gate["field"], class_names(evaluation, target), evaluation[CHAMPION]
+    verdict = "PASS" if gate["passed"] else "FAIL"
     test_rows = sum(rows["test"] for rows in balance.values())
     train_rows = sum(rows["train"] for rows in balance.values())
     positive = f", positive class {names['1']}" if key == BINARY else ""
     lines = [
         "# Model evaluation",
         "",
-        f"**Verdict: {verdict}**: {gate_line(metric, score, baseline, threshold)}; "
-        f"{champion['verdict']}.",
+        f"**Verdict: {verdict}**: {gate['line']}; {champion['verdict']}.",
         "",
         f"{key.split('_')[0].capitalize()} classification{positive}; held-out test set: "
         f"{test_rows} rows, training set: {train_rows} rows.",

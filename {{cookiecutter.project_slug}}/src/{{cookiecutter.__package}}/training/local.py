@@ -91,7 +91,9 @@ class LocalResult:
     score: float
     baseline: float
     threshold: float
+    # The Evaluate step's verdict (the pipeline's gate on the same numbers) and its line.
     passed: bool
+    gate_line: str
     # The champion's bar (its score minus the tolerance; 0 without one) and its sentence.
     champion_bar: float = 0.0
     champion_verdict: str = ""
@@ -240,7 +242,8 @@ def _run(
         score=score,
         baseline=baseline,
         threshold=threshold,
-        passed=passes(score, baseline, threshold, bar),
+        passed=bool(document[config.GATE_KEY]["passed"]),
+        gate_line=str(document[config.GATE_KEY]["line"]),
         champion_bar=bar,
         champion_verdict=champion.get("verdict", ""),
         seconds=seconds,
@@ -322,25 +325,6 @@ def gate_scores(evaluation: dict) -> tuple[float, float]:
     return found[0], found[1]
 
 
-def passes(score: float, baseline: float, threshold: float, champion_bar: float = 0.0) -> bool:
-    """The gate, as the pipeline's condition step: the threshold, better than a constant, and
-    at least the champion's bar (its score minus the tolerance)."""
-    return score >= threshold and score > baseline and score >= champion_bar
-
-
-def gate_line(metric: str, score: float, baseline: float, threshold: float) -> str:
-    """One line saying whether the model passes the gate, naming both bars (as report.md does)."""
-    scored, bar = f"{metric} {score:.4f}", f"the threshold {threshold:.4f}"
-    constant = f"the best constant classifier ({baseline:.4f})"
-    if passes(score, baseline, threshold):
-        return f"{scored} clears {bar} and beats {constant}"
-    if score > baseline:
-        return f"{scored} is below {bar}, though it beats {constant}"
-    if score >= threshold:
-        return f"{scored} clears {bar} but does not beat {constant}"
-    return f"{scored} is below {bar} and does not beat {constant}"
-
-
 def format_summary(result: LocalResult) -> str:
     """The metrics table, where the artifacts are, and the verdict."""
     width = max(len(name) for name in result.metrics)
@@ -360,8 +344,7 @@ def format_summary(result: LocalResult) -> str:
             "artifacts:",
             *(f"  {_shown(path)}" for path in artifacts),
             "",
-            f"verdict: {verdict}: "
-            + gate_line(result.metric, result.score, result.baseline, result.threshold),
+            f"verdict: {verdict}: {result.gate_line}",
             *([f"champion: {result.champion_verdict}"] if result.champion_verdict else []),
         ]
     )
