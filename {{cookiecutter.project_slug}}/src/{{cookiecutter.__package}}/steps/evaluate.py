@@ -7,8 +7,9 @@ from --champion-model-data (S3, with the job's role; or a local file). Writes to
 folder evaluation.json (SageMaker's model-quality metrics for the task, each beside
 `<metric>_best_constant_classifier`, and a `champion` object: its version, its metrics on the
 same rows, and the bar the challenger must reach; the pipeline's gate and the registry read it),
-with the gate, the training scores and the class balance, which the Report step (report.py)
-turns into report.md and the plots.
+with the gate (its bars, verdict and one-line reason: what report.md and run-local show), the
+training scores and the class balance, which the Report step (report.py) turns into report.md
+and the plots.
 """
 
 from __future__ import annotations
@@ -321,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     classes = list(model.classes_)
     training, _, _ = label_metrics(args.task, y_true, y_pred, classes)
     training["auc"] = _auc(y_true, scores, classes)
-    # What the Report step shows beside the metrics: the gate, the training scores (a training
-    # score well above the test's means the model learnt rows), and each class's rows.
+    # What the Report step and run-local show beside the metrics: the gate's verdict, the
+    # training scores (a training score well above the test's means the model learnt rows), and
+    # each class's rows.
     evaluation[GATE] = gate_entry(
         args.gate_metric, field, args.threshold, evaluation[metrics_key(args.task)],
         evaluation[CHAMPION]["bar"],
