@@ -68,6 +68,11 @@ def definition(connections: list[Any]) -> dict[str, Any]:
         return pipeline_definition.definition()
 
 
+def processing_inputs(step: dict[str, Any], field: str = "S3Uri") -> dict[str, Any]:
+    """A processing step's inputs by name: where each comes from (or `LocalPath`, where it goes)."""
+    return {i["InputName"]: i["S3Input"][field] for i in step["Arguments"]["ProcessingInputs"]}
+
+
 def steps_by_name(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every step, nested ones (the gate's branches) included, by name."""
     found: dict[str, dict[str, Any]] = {}
@@ -105,10 +110,7 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     steps = steps_by_name(definition)
     # The report is of Evaluate's evaluation.json, and the gate waits for it, so a refused
     # model's report exists too; the registered version points at it.
-    report_inputs = {
-        i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[interface.REPORT]["Arguments"]["ProcessingInputs"]
-    }
+    report_inputs = processing_inputs(steps[interface.REPORT])
     assert report_inputs["evaluation"] == {
         "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
     }
@@ -118,10 +120,7 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     metadata = steps[interface.REGISTER]["Arguments"]["CustomerMetadataProperties"]
     assert metadata["report"] == {"Std:Join": {"On": "/", "Values": [report_uri, "report.md"]}}
     # The baseline is of the training rows, and the registered version carries it.
-    baseline_inputs = {
-        i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[interface.BASELINE]["Arguments"]["ProcessingInputs"]
-    }
+    baseline_inputs = processing_inputs(steps[interface.BASELINE])
     assert baseline_inputs["train"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     }
@@ -139,18 +138,12 @@ def test_step_graph(definition: dict[str, Any]) -> None:
     assert channels["train"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     }
-    inputs = {
-        i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[interface.EVALUATE]["Arguments"]["ProcessingInputs"]
-    }
+    inputs = processing_inputs(steps[interface.EVALUATE])
     assert inputs["model"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert inputs["test"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     }
-    preprocess_inputs = {
-        i["InputName"]: i["S3Input"]["S3Uri"]
-        for i in steps[interface.PREPROCESS]["Arguments"]["ProcessingInputs"]
-    }
+    preprocess_inputs = processing_inputs(steps[interface.PREPROCESS])
     assert preprocess_inputs["input"] == _get("InputDataUri")
     gate = steps[interface.GATE]["Arguments"]
     assert [s["Name"] for s in gate["IfSteps"]] == [interface.REGISTER]
@@ -344,10 +337,7 @@ def test_step_arguments_are_the_scripts_own_options(definition: dict[str, Any]) 
     assert arguments[arguments.index("--threshold") + 1] == {
         "Std:Join": {"On": "", "Values": [_get("GateThreshold")]}
     }
-    inputs = {
-        i["InputName"]: i["S3Input"]["LocalPath"]
-        for i in steps[interface.EVALUATE]["Arguments"]["ProcessingInputs"]
-    }
+    inputs = processing_inputs(steps[interface.EVALUATE], "LocalPath")
     # The evaluate step's default paths: the training rows go in beside the test rows.
     assert inputs["train"] == str(judge.train_dir)
     assert inputs["test"] == str(judge.test_dir)
