@@ -263,7 +263,8 @@ def test_the_report_and_the_plots_name_the_classes(
     score = evaluation["binary_classification_metrics"]["accuracy"]["value"]
     evaluation[evaluate.CHAMPION] = evaluate.champion_entry("", "", "accuracy", score, 0.0, None)
     metrics = evaluation["binary_classification_metrics"]
-    evaluation[evaluate.GATE] = evaluate.gate_entry("accuracy", "accuracy", 0.5, metrics, 0.0)
+    champion = evaluation[evaluate.CHAMPION]
+    evaluation[evaluate.GATE] = evaluate.gate_entry("accuracy", "accuracy", 0.5, metrics, champion)
     training = evaluate.label_metrics("binary", y_true, y_pred, [0, 1])[0] | {"auc": 1.0}
     evaluation[evaluate.TRAINING] = training
     evaluation[evaluate.CLASS_BALANCE] = {
@@ -427,6 +428,11 @@ def test_a_worse_challenger_passes_only_within_the_tolerance(
     assert verdict(document) is passed
     assert ("clears its bar" in champion["verdict"]) is passed
     assert f"**Verdict: {'PASS' if passed else 'FAIL'}**" in text
+    # The threshold and the constant are cleared either way: a refusal names the champion.
+    gate = document[config.GATE_KEY]
+    assert gate["passed"] is passed
+    refusal = f"{config.GATE_METRIC} {gate['score']:.4f}: {champion['verdict']}"
+    assert gate["reason"] == (gate["line"] if passed else refusal)
 
 
 @pytest.mark.parametrize("problem", ["missing", "unreadable"])

@@ -92,12 +92,13 @@ def test_cli_prints_the_table_and_exits_7_below_threshold(
         calls.append((data, workdir, threshold, options))
         assert champion is None
         result = run[0]
-        score, baseline = result.score, result.baseline
+        line = evaluate.gate_line(result.metric, result.score, result.baseline, threshold)
         return dataclasses.replace(
             result,
             threshold=threshold,
-            passed=evaluate.passes(score, baseline, threshold),
-            gate_line=evaluate.gate_line(result.metric, score, baseline, threshold),
+            passed=evaluate.passes(result.score, result.baseline, threshold),
+            gate_line=line,
+            reason=line,
         )
 
     monkeypatch.setattr(local, "run_local", judged)

@@ -66,10 +66,8 @@ def run(args: argparse.Namespace) -> int:
     print(local.format_summary(result))
     print(f"total {time.perf_counter() - started:.1f} s")
     if not result.passed:
-        line = result.gate_line
-        if result.score >= result.threshold and result.score > result.baseline:
-            line = f"{config.GATE_METRIC} {result.score:.4f}: {result.champion_verdict}"
         raise CliError(
-            f"{line}: the pipeline would not register this model", ExitCode.BELOW_THRESHOLD
+            f"{result.reason}: the pipeline would not register this model",
+            ExitCode.BELOW_THRESHOLD,
         )
     return ExitCode.OK

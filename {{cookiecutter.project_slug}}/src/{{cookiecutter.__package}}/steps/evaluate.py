@@ -248,15 +248,19 @@ def gate_line(metric: str, score: float, baseline: float, threshold: float) -> s
 
 
 def gate_entry(
-    metric: str, field: str, threshold: float, metrics: dict, champion_bar: float
+    metric: str, field: str, threshold: float, metrics: dict, champion: dict
 ) -> dict[str, Any]:
-    """The gate as the Report step and run-local show it: the bars, the verdict and its line.
-    The pipeline decides with its own condition step, on the same numbers (JsonGet)."""
+    """The gate as the Report step and run-local show it: the bars, the verdict, its line, and
+    the reason for it in one line (for a refused model, the bar it missed first). The pipeline
+    decides with its own condition step, on the same numbers (JsonGet)."""
     score, baseline = metrics[field]["value"], metrics[field + BEST_CONSTANT]["value"]
+    line = gate_line(metric, score, baseline, threshold)
+    missed_champion = passes(score, baseline, threshold) and score < champion["bar"]
     return {
         "metric": metric, "field": field, "threshold": threshold, "score": score,
-        "baseline": baseline, "passed": passes(score, baseline, threshold, champion_bar),
-        "line": gate_line(metric, score, baseline, threshold),
+        "baseline": baseline, "passed": passes(score, baseline, threshold, champion["bar"]),
+        "line": line,
+        "reason": f"{metric} {score:.4f}: {champion['verdict']}" if missed_champion else line,
     }  # fmt: skip
 
 
@@ -327,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     # each class's rows.
     evaluation[GATE] = gate_entry(
         args.gate_metric, field, args.threshold, evaluation[metrics_key(args.task)],
-        evaluation[CHAMPION]["bar"],
+        evaluation[CHAMPION],
     )  # fmt: skip
     evaluation[TRAINING] = {name: float(value) for name, value in training.items()}
     evaluation[CLASS_BALANCE] = {

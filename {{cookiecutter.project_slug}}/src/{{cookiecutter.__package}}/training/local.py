@@ -91,9 +91,11 @@ class LocalResult:
     score: float
     baseline: float
     threshold: float
-    # The Evaluate step's verdict (the pipeline's gate on the same numbers) and its line.
+    # The Evaluate step's verdict (the pipeline's gate on the same numbers), its line, and the
+    # reason for it (for a refused model, the bar it missed first).
     passed: bool
     gate_line: str
+    reason: str
     # The champion's bar (its score minus the tolerance; 0 without one) and its sentence.
     champion_bar: float = 0.0
     champion_verdict: str = ""
@@ -244,6 +246,7 @@ def _run(
         threshold=threshold,
         passed=bool(document[config.GATE_KEY]["passed"]),
         gate_line=str(document[config.GATE_KEY]["line"]),
+        reason=str(document[config.GATE_KEY]["reason"]),
         champion_bar=bar,
         champion_verdict=champion.get("verdict", ""),
         seconds=seconds,
