@@ -47,7 +47,7 @@ test: install ## Run every template test: bake each option combination and gate 
 # The tier to run while editing: the hooks, hostile answers, file sets, the docs and the name
 # limits, without the baked project's environment (the tests that need it are marked slow).
 FAST_TESTS := tests/test_hooks.py tests/test_hostile.py tests/test_bake.py tests/test_docs.py \
-	tests/test_names.py
+	tests/test_names.py tests/test_harness.py
 
 test-fast: install ## The fast tier (about a minute): hooks, hostile answers, file sets, docs, names
 	$(RUN) ruff check hooks tests

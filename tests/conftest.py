@@ -249,21 +249,26 @@ def rendered_answers(**answers: str) -> dict[str, str]:
     return dict(prompt_for_config(context, no_input=True))
 
 
-@pytest.fixture(scope="session")
-def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One environment with every dependency group of the generated project."""
-    root = tmp_path_factory.mktemp("shared-env")
+def environment(root: Path, *python: str) -> Path:
+    """An environment with every dependency group of the default bake, under root (on the
+    interpreter `--python X` names, else the one uv picks)."""
     project = bake(root / "bake")
     venv = root / "venv"
     subprocess.run(
         # --locked: the uv.lock the template ships must install as it is.
-        [uv(), "sync", "--locked", "--all-groups", "--quiet"],
+        [uv(), "sync", "--locked", "--all-groups", "--quiet", *python],
         cwd=project.path,
         env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
         check=True,
         timeout=900,
     )
     return venv
+
+
+@pytest.fixture(scope="session")
+def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment with every dependency group of the generated project."""
+    return environment(tmp_path_factory.mktemp("shared-env"))
 
 
 # The baked `requires-python` says >=3.11, and 3.11.4 added APIs that later interpreters have and
@@ -305,17 +310,7 @@ def oldest_venv(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
                 "install python3.11; elsewhere `uv python install 3.11.3`) or set OLDEST_PYTHON"
             )
         return None
-    root = tmp_path_factory.mktemp("oldest-env")
-    project = bake(root / "bake")
-    venv = root / "venv"
-    subprocess.run(
-        [uv(), "sync", "--locked", "--all-groups", "--quiet", "--python", python],
-        cwd=project.path,
-        env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
-        check=True,
-        timeout=900,
-    )
-    return venv
+    return environment(tmp_path_factory.mktemp("oldest-env"), "--python", python)
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS)
