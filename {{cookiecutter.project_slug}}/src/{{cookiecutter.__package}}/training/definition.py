@@ -342,6 +342,8 @@ def build_pipeline(session: PipelineSession) -> Pipeline:
         ],
         if_steps=[register],
         else_steps=[fail],
+        # The gate reads nothing of Report's: a custom dependency (SageMaker Developer Guide,
+        # "Pipelines steps", "Custom dependency between steps") makes it wait for the report.
         depends_on=[report],
     )
     return Pipeline(
