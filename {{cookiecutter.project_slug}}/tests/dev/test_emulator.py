@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,8 +164,14 @@ def _invoke(runtime: Any, endpoint: str, case: Case, row: list[str]) -> tuple[in
     return answer["ResponseMetadata"]["HTTPStatusCode"], answer
 
 
-def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> None:
-    """The request table that `make test-compat` sends through the image's request handler."""
+def test_invoke_endpoint_answers_with_the_containers_status_codes(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request table that `make test-compat` sends through the image's request handler;
+    the models it loaded leave nothing in the temporary directory."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     model = _model()
     broken = BrokenModel(model)
     endpoints = {
@@ -193,6 +200,7 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(aws: str) -> N
             content_type, count = case.returns
             assert answer["ContentType"] == content_type
             assert len(predictions(content_type, answer["Body"].read())) == count
+    assert list(scratch.iterdir()) == []
 
 
 def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: Path) -> None:

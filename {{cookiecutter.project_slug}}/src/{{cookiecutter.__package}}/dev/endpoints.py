@@ -220,10 +220,12 @@ class Endpoints:
         with self.lock:
             if cache_key in self.models:
                 return self.models[cache_key]
-        model_dir = Path(tempfile.mkdtemp(prefix="emulated-model-"))
-        archive.unpack(io.BytesIO(stored.value), model_dir)
-        hooks = _hooks(model_dir)
-        loaded = (hooks, hooks.model_fn(str(model_dir)))
+        # Unpacked only while loading: model_fn reads the files once, the hooks stay in memory.
+        with tempfile.TemporaryDirectory(prefix="emulated-model-") as scratch:
+            model_dir = Path(scratch)
+            archive.unpack(io.BytesIO(stored.value), model_dir)
+            hooks = _hooks(model_dir)
+            loaded = (hooks, hooks.model_fn(str(model_dir)))
         with self.lock:
             self.models[cache_key] = loaded
         return loaded
