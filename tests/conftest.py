@@ -86,6 +86,15 @@ def uv() -> str:
     return found
 
 
+def run_tool(
+    argv: list[str], *, timeout: float, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """A checker's run with its output captured as text; the caller judges the exit status."""
+    return subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout
+    )
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for commands run in a baked repo: fake AWS credentials, no profile."""
     env = {

@@ -80,6 +80,8 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         # The GitHub environments' branch policies and reviewers (`make github-environments`).
         "infra/github_environments.py",
         "tests/infra/test_github_environments.py",
+        # The stand-in gh both GitHub scripts are tested with.
+        "tests/infra/fake_gh.py",
         "tests/infra/cloudformation.py",
         "tests/infra/test_names.py",
         # Checking the AWS and GitHub sides (`doctor`) and removing the AWS side (`teardown`).
@@ -112,7 +114,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/steps/preprocess.py",
         f"{src}/steps/report.py",
         f"{src}/steps/train.py",
-        "tests/steps/tables.py",
+        "tests/tables.py",
         "tests/steps/test_baseline.py",
         "tests/steps/test_evaluate.py",
         "tests/steps/test_inference.py",

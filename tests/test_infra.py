@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from conftest import TEMPLATE, BakedProject, clean_env, uv
+from conftest import TEMPLATE, BakedProject, clean_env, run_tool, uv
 
 STACK = "infra/stack.yml"
 CHECKOV_PROJECT = TEMPLATE / "tools" / "checkov"
@@ -40,14 +40,7 @@ def cfn_lint() -> str:
 
 
 def test_cfn_lint_reports_nothing(baked: BakedProject) -> None:
-    result = subprocess.run(
-        [cfn_lint(), "--format", "parseable", STACK],
-        cwd=baked.path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = run_tool([cfn_lint(), "--format", "parseable", STACK], timeout=300, cwd=baked.path)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
@@ -58,13 +51,7 @@ def test_cfn_lint_would_catch_a_broken_stack(baked: BakedProject, tmp_path: Path
         baked.read(STACK).replace("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Alarms", 1),
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [cfn_lint(), "--format", "parseable", str(broken)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = run_tool([cfn_lint(), "--format", "parseable", str(broken)], timeout=300)
     assert result.returncode != 0
     assert "AWS::CloudWatch::Alarms" in result.stdout
 

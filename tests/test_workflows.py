@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEMPLATE, BakedProject, uv
+from conftest import TEMPLATE, BakedProject, run_tool, uv
 
 TEMPLATE_CI = TEMPLATE / ".github" / "workflows" / "ci.yml"
 TEMPLATE_DEPENDABOT = TEMPLATE / ".github" / "dependabot.yml"
@@ -107,11 +107,8 @@ def test_the_workflow_set_follows_the_branching_model(baked: BakedProject) -> No
 
 def test_schema_accepts_every_workflow(baked: BakedProject) -> None:
     paths = [str(p) for p in all_workflows(baked).values()]
-    result = subprocess.run(
+    result = run_tool(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *paths],
-        capture_output=True,
-        text=True,
-        check=False,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -119,12 +116,8 @@ def test_schema_accepts_every_workflow(baked: BakedProject) -> None:
         ("vendor.github-actions", [baked.path / SETUP_ACTION]),
         ("vendor.dependabot", [baked.path / ".github" / "dependabot.yml", TEMPLATE_DEPENDABOT]),
     ):
-        result = subprocess.run(
-            [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
+        result = run_tool(
+            [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)], timeout=120
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -161,13 +154,7 @@ def test_zizmor_would_catch_an_unpinned_action(baked: BakedProject, tmp_path: Pa
     text = (baked.path / SETUP_ACTION).read_text(encoding="utf-8")
     broken = re.sub(r"actions/checkout@[0-9a-f]{40} # \S+", "actions/checkout@v7", text)
     (tmp_path / "action.yml").write_text(broken, encoding="utf-8")
-    result = subprocess.run(
-        [tool("zizmor"), "--offline", str(tmp_path / "action.yml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = run_tool([tool("zizmor"), "--offline", str(tmp_path / "action.yml")], timeout=120)
     assert result.returncode != 0
     assert "unpinned-uses" in result.stdout
 

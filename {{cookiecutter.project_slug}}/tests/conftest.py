@@ -9,6 +9,7 @@ import pytest
 from request_validation import enforced
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.infra import github_checks
 
 # The scikit-learn image's request handler pins Flask 1.1.1 and Werkzeug 2.0.3, which cannot
@@ -54,3 +55,13 @@ def strict_aws_contract() -> Iterator[None]:
     """Every boto3 request in every test is checked against botocore's model (contract.py)."""
     with enforced():
         yield
+
+
+@pytest.fixture
+def seeded_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The local AWS emulator seeded as the stack would (buckets, model package group, alarms,
+    role), with short traffic shifts; its URL, which every client in the test uses."""
+    with emulator.running(shift_seconds=0.2, rollback_seconds=0.1) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        emulator.seed(url)
+        yield url

@@ -106,22 +106,9 @@ DROP_COLUMNS: tuple[str, ...] = ()
 GATE_METRIC = "{{ cookiecutter.gate_metric }}"
 GATE_THRESHOLD = {{ cookiecutter.gate_threshold | float }}
 GATE_METRICS = ("balanced_accuracy", "accuracy", "f1", "roc_auc")
-# The field of evaluation.json (SageMaker's model-quality format) holding each gate metric, per
-# task: SageMaker's name where the format has one, else scikit-learn's. The evaluate step writes
-# the same fields (tests/steps/test_steps.py holds the two tables equal).
-GATE_FIELDS = {
-    "binary": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy", "f1": "f1",
-               "roc_auc": "auc"},
-    "multiclass": {"balanced_accuracy": "balanced_accuracy", "accuracy": "accuracy",
-                   "f1": "weighted_f1", "roc_auc": "auc"},
-}  # fmt: skip
+# evaluation.json holds SageMaker's model-quality format under this key (the Model Registry shows
+# it); which of its fields is the gate metric is the evaluate step's to say (GATE_FIELDS there).
 METRICS_KEY = f"{TASK}_classification_metrics"
-# Where evaluation.json holds the gate metric and the best constant classifier's score on it: the
-# pipeline's gate reads both (JsonGet), and so do run-local, the registry and the story.
-GATE_JSON_PATH = f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}.value"
-BASELINE_JSON_PATH = (
-    f"{METRICS_KEY}.{GATE_FIELDS[TASK][GATE_METRIC]}_best_constant_classifier.value"
-)
 # The champion: the latest Approved version in the model package group, the model in production.
 # A new model must also reach the champion's GATE_METRIC minus CHAMPION_TOLERANCE, both scored by
 # the evaluate step on the same test rows (a pipeline parameter, ChampionTolerance, can change
@@ -131,9 +118,13 @@ CHAMPION_TOLERANCE = {{ cookiecutter.champion_tolerance | float }}
 # tolerance; 0 without a champion), its version ("none") and the difference ("+0.0123"; "none"),
 # which the registered version records in its metadata, and a sentence for the Fail step.
 CHAMPION_KEY = "champion"
-# Where evaluation.json holds the Evaluate step's verdict on the gate and its one-line reason,
-# which run-local and the Report step show (the pipeline decides with its condition step).
+# Where evaluation.json holds the Evaluate step's reading of the gate: the gate metric's score and
+# the best constant classifier's on the same rows, which the pipeline's condition step compares
+# (JsonGet), as do run-local, the registry and the story; and the step's own verdict with its
+# one-line reason, which run-local and the Report step show.
 GATE_KEY = "gate"
+GATE_JSON_PATH = f"{GATE_KEY}.score"
+BASELINE_JSON_PATH = f"{GATE_KEY}.baseline"
 CHAMPION_BAR_JSON_PATH = f"{CHAMPION_KEY}.bar"
 CHAMPION_VERSION_JSON_PATH = f"{CHAMPION_KEY}.version"
 CHAMPION_CHANGE_JSON_PATH = f"{CHAMPION_KEY}.change"

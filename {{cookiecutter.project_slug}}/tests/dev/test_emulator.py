@@ -5,43 +5,22 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import model_packages
 import pytest
+import tables
 from serving_cases import BROKEN, CASES, TRAINED, BrokenModel, Case, predictions, sample_row
 
 from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry, shift, smoke
-from {{ cookiecutter.__package }}.steps import inference, preprocess, train
+from {{ cookiecutter.__package }}.steps import inference
 
 FAST = ["--poll-seconds", "0.05"]
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with emulator.running(shift_seconds=0.2, rollback_seconds=0.1) as url:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-        emulator.seed(url)
-        yield url
-
-
-def _model() -> object:
-    """A model of the data set, trained as the train step trains it."""
-    table, _, _ = preprocess.prepare(
-        preprocess.read_table(config.DATA_FILE),
-        config.DATA_FILE,
-        target=config.TARGET_COLUMN,
-        task=config.TASK,
-        positive_class=config.POSITIVE_CLASS,
-        drop=config.DROP_COLUMNS,
-    )
-    return train.train(table, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
 
 
 def _new_version(url: str, commit: str, status: str = "Approved") -> int:
@@ -63,9 +42,9 @@ def _fits(name: str) -> bool:
     return True
 
 
-def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
+def test_register_approve_deploy_roll_back_and_recover(seeded_aws: str) -> None:
     started = time.perf_counter()
-    model = _model()
+    model = tables.fit(tables.data_set())
     url = model_packages.upload_model(model, "models/run-1/model.tar.gz")
     first = _new_version(url, "commit-1", "PendingManualApproval")
     assert cli.main(["deploy", "--env", "staging", *FAST]) == ExitCode.REFUSED  # none Approved
@@ -109,7 +88,7 @@ def test_register_approve_deploy_roll_back_and_recover(aws: str) -> None:
     shift = "canary" if _fits("canary") else "all-at-once"
     alarm = config.alarm_names("prod")["5xx"]
     cloudwatch = boto3.client("cloudwatch")
-    emulator.fire_alarm_on_next_shift(aws, config.endpoint_name("prod"), alarm)
+    emulator.fire_alarm_on_next_shift(seeded_aws, config.endpoint_name("prod"), alarm)
     assert cli.main(["deploy", "--env", "prod", "--strategy", shift, *FAST]) == ExitCode.ROLLED_BACK
     assert _tags("prod")[history.TAG_VERSION] == str(good)
     assert cli.main(["deploy", "--env", "prod", *FAST]) == ExitCode.REFUSED  # alarm still firing
@@ -165,14 +144,14 @@ def _invoke(runtime: Any, endpoint: str, case: Case, row: list[str]) -> tuple[in
 
 
 def test_invoke_endpoint_answers_with_the_containers_status_codes(
-    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seeded_aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The request table that `make test-compat` sends through the image's request handler;
     the models it loaded leave nothing in the temporary directory."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    model = _model()
+    model = tables.fit(tables.data_set())
     broken = BrokenModel(model)
     endpoints = {
         TRAINED: _endpoint(
@@ -203,10 +182,12 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(
     assert list(scratch.iterdir()) == []
 
 
-def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: Path) -> None:
+def test_prod_receives_exactly_the_version_staging_verified(
+    seeded_aws: str, tmp_path: Path
+) -> None:
     """One road to prod: a version staging deployed and smoke-tested, by default the one it
     serves, never merely the latest Approved."""
-    model = _model()
+    model = tables.fit(tables.data_set())
     url = model_packages.upload_model(model, "models/run-4/model.tar.gz")
     first = _new_version(url, "commit-1")
     # Approved, but staging has verified nothing yet: prod takes nothing.
@@ -229,14 +210,14 @@ def test_prod_receives_exactly_the_version_staging_verified(aws: str, tmp_path: 
     assert _tags("prod")[history.TAG_VERSION] == str(second)
 
 
-def test_update_of_a_missing_endpoint_is_a_validation_error(aws: str) -> None:
+def test_update_of_a_missing_endpoint_is_a_validation_error(seeded_aws: str) -> None:
     sm = boto3.client("sagemaker")
     with pytest.raises(sm.exceptions.ClientError, match="Could not find endpoint"):
         sm.update_endpoint(EndpointName="nothing-here", EndpointConfigName="none")
 
 
-def test_package_tags_round_trip(aws: str) -> None:
-    model = _model()
+def test_package_tags_round_trip(seeded_aws: str) -> None:
+    model = tables.fit(tables.data_set())
     _new_version(model_packages.upload_model(model, "models/run-3/model.tar.gz"), "commit-3")
     sm = boto3.client("sagemaker")
     arn = registry.summaries(sm)[0]["ModelPackageArn"]
@@ -244,7 +225,7 @@ def test_package_tags_round_trip(aws: str) -> None:
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "deploy:prod:time", "Value": "now"}]
 
 
-def test_a_name_in_use_is_refused_as_sagemaker_refuses_it(aws: str) -> None:
+def test_a_name_in_use_is_refused_as_sagemaker_refuses_it(seeded_aws: str) -> None:
     """Two deployments that named their resources alike would pass on moto and fail in AWS."""
     sm = boto3.client("sagemaker")
     container = {"Image": "image:1", "ModelDataUrl": f"s3://{config.ARTIFACT_BUCKET}/m.tar.gz"}

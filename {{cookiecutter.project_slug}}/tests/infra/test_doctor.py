@@ -178,18 +178,7 @@ BREAKAGES = [
     pytest.param(
         lambda: _client("iam").update_assume_role_policy(
             RoleName=config.SAGEMAKER_EXECUTION_ROLE,
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            PolicyDocument=emulated_stack.service_trust("lambda.amazonaws.com"),
         ),
         f"role {config.SAGEMAKER_EXECUTION_ROLE}",
         "lambda.amazonaws.com",

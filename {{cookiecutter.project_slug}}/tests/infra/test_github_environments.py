@@ -6,13 +6,12 @@ and records every call, so the test sees the exact requests a real repository wo
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import fake_gh
 import pytest
 
 from {{ cookiecutter.__package }} import config
@@ -20,49 +19,15 @@ from {{ cookiecutter.__package }} import config
 SCRIPT = config.REPO_ROOT / "infra" / "github_environments.py"
 OWNER, REPO = "octo-org", "octo-repo"
 ENVS = f"repos/{OWNER}/{REPO}/environments"
-FAKE_GH = """
-import json, os, sys
-args = sys.argv[1:]
-method = args[args.index("-X") + 1] if "-X" in args else "GET"
-path = [a for a in args[1:] if not a.startswith("-") and a != method][0]
-body = json.loads(sys.stdin.read()) if "--input" in args else None
-with open(os.environ["FAKE_GH_LOG"], "a") as log:
-    log.write(json.dumps([method, path, body]) + "\\n")
-responses = json.loads(os.environ["FAKE_GH_RESPONSES"])
-key = f"{method} {path}" + (" +reviewers" if body and "reviewers" in body else "")
-answer = responses.get(key, {})
-if isinstance(answer, dict) and "error" in answer:
-    print(answer["error"], file=sys.stderr)
-    sys.exit(1)
-print(json.dumps(answer))
-"""
 
 
 def run(
     tmp_path: Path, *reviewers: str, responses: dict[str, Any] | None = None
 ) -> tuple[subprocess.CompletedProcess, list[list[Any]]]:
-    """The script with the stand-in gh (none when responses is None); its result and gh's calls."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    if responses is not None:
-        gh = bin_dir / "gh"
-        gh.write_text(f"#!{sys.executable}" + FAKE_GH, encoding="utf-8")
-        gh.chmod(0o755)
-    log = tmp_path / "gh.log"
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
-        "FAKE_GH_RESPONSES": json.dumps(responses or {}),
-        "FAKE_GH_LOG": str(log),
-    }
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), OWNER, REPO, config.INTEGRATION_BRANCH, *reviewers],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return result, calls
+    """The script with the stand-in gh (none when responses is None); its result and gh's calls.
+    What the table lacks is answered {}, as GitHub answers the PUTs."""
+    argv = [sys.executable, str(SCRIPT), OWNER, REPO, config.INTEGRATION_BRANCH, *reviewers]
+    return fake_gh.run(tmp_path, argv, responses, otherwise={})
 
 
 BRANCH_POLICY = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,12 @@ import boto3
 import model_packages
 import pandas as pd
 import pytest
+import tables
 
 from {{ cookiecutter.__package }} import cli, config
-from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import ExitCode
 from {{ cookiecutter.__package }}.monitoring import drift, schedule
-from {{ cookiecutter.__package }}.steps import baseline, preprocess
-from {{ cookiecutter.__package }}.steps import train as trainer
+from {{ cookiecutter.__package }}.steps import baseline
 
 FAST = ["--poll-seconds", "0.05"]
 SCHEDULE_ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:123456789012:monitoring-schedule/s"
@@ -32,31 +30,15 @@ CAPTURING = config.DATA_CAPTURE_PERCENT > 0
 BATCH = 25
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with emulator.running(shift_seconds=0.2, rollback_seconds=0.1) as url:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-        emulator.seed(url)
-        yield url
-
-
 @pytest.fixture(scope="module")
 def split() -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test) of the data set, as the pipeline prepares and splits it."""
-    table, _, _ = preprocess.prepare(
-        preprocess.read_table(config.DATA_FILE),
-        config.DATA_FILE,
-        target=config.TARGET_COLUMN,
-        task=config.TASK,
-        positive_class=config.POSITIVE_CLASS,
-        drop=config.DROP_COLUMNS,
-    )
-    return preprocess.split(table, config.TARGET_COLUMN, config.TEST_SIZE, config.RANDOM_SEED)
+    return tables.splits(tables.data_set())
 
 
 def _version(train: pd.DataFrame, tmp_path: Path, name: str, *, with_baseline: bool = True) -> int:
     """An Approved version of a model of `train`, carrying the Baseline step's files of it."""
-    model = trainer.train(train, config.TARGET_COLUMN, 1.0, 1000, config.RANDOM_SEED)
+    model = tables.fit(train)
     url = model_packages.upload_model(model, f"models/{name}/model.tar.gz")
     files: dict[str, str] | None = None
     if with_baseline:
@@ -117,7 +99,7 @@ def _captured_keys(env: str) -> list[str]:
 
 
 def test_captured_traffic_without_and_with_drift(
-    aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
+    seeded_aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     train, test = split
@@ -176,7 +158,7 @@ def test_captured_traffic_without_and_with_drift(
 
 
 def test_a_version_without_baseline_or_an_empty_capture_has_its_own_exit_code(
-    aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
+    seeded_aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     train, _ = split
@@ -207,7 +189,7 @@ def _scheduled_baseline(env: str) -> str:
 
 @pytest.mark.skipif(not CAPTURING, reason="data capture is off: `monitor schedule` refuses")
 def test_schedule_follows_deploy_and_rollback(
-    aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
+    seeded_aws: str, split: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     train, _ = split

@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from {{ cookiecutter.__package }} import config
 from {{ cookiecutter.__package }}.cli import registry as registry_cli
+from {{ cookiecutter.__package }}.dev import emulated_stack
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import registry
 
@@ -21,12 +22,7 @@ MODEL = f"s3://{config.ARTIFACT_BUCKET}/models/run-1/model.tar.gz"
 def sm():
     with mock_aws():
         s3 = boto3.client("s3", region_name=config.AWS_REGION)
-        location = (
-            {}
-            if config.AWS_REGION == "us-east-1"
-            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-        )
-        s3.create_bucket(Bucket=config.ARTIFACT_BUCKET, **location)
+        emulated_stack.create_bucket(s3, config.ARTIFACT_BUCKET)
         client = boto3.client("sagemaker", region_name=config.AWS_REGION)
         client.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)
         yield client

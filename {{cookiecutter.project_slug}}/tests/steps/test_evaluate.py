@@ -195,9 +195,14 @@ def test_evaluation_json_holds_the_gate_metric_and_its_baseline(evaluated: Path)
     document = json.loads((evaluated / "evaluation.json").read_text(encoding="utf-8"))
     score = json_path(document, config.GATE_JSON_PATH)
     baseline = json_path(document, config.BASELINE_JSON_PATH)
+    metrics = document[config.METRICS_KEY]
+    # The gate's numbers are the model-quality fields of the gate metric, which the registry shows.
+    field = evaluate.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    assert document[config.GATE_KEY]["field"] == field
+    assert score == metrics[field]["value"]
+    assert baseline == metrics[field + evaluate.BEST_CONSTANT]["value"]
     assert isinstance(score, float)
     assert isinstance(baseline, float)
-    metrics = document[config.METRICS_KEY]
     total = sum(sum(row.values()) for row in metrics["confusion_matrix"].values())
     _, test_set = tables.splits(tables.data_set())
     assert total == len(test_set)
@@ -225,7 +230,7 @@ def test_report_shows_verdict_balance_and_training_score(evaluated: Path) -> Non
     for label, count in test_set[TARGET].value_counts().items():
         train_count = int((train_set[TARGET] == label).sum())
         assert f"| {names[str(label)]} | {train_count} | {count} |" in text
-    field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    field = evaluate.GATE_FIELDS[config.TASK][config.GATE_METRIC]
     gate_row = next(row for row in text.splitlines() if row.startswith(f"| **{field}** (gate)"))
     test, train_score, best = (float(cell) for cell in gate_row.strip("| ").split(" | ")[1:])
     assert (test, best) == (round(score, 4), round(baseline, 4))
@@ -402,7 +407,7 @@ def test_an_equal_challenger_passes(contenders: tuple[Path, Path, Path], tmp_pat
     assert champion["bar"] == json_path(document, config.GATE_JSON_PATH)
     assert verdict(document)
     assert "## Against the champion (version 7), on the same test rows" in text
-    field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    field = evaluate.GATE_FIELDS[config.TASK][config.GATE_METRIC]
     assert f"| **{field}** (gate) | " in text.split("## Against the champion")[1]
 
 

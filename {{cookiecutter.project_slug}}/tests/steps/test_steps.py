@@ -71,8 +71,6 @@ def test_steps_take_config_options_and_agree_on_names() -> None:
     base = baseline.parse_args(config.command_line(config.BASELINE_OPTIONS))
     assert (base.target, base.drift_threshold) == (config.TARGET_COLUMN, config.DRIFT_THRESHOLD)
     assert preprocess.TASKS == evaluate.TASKS
-    # The pipeline's gate reads the fields the evaluate step writes.
-    assert config.GATE_FIELDS == evaluate.GATE_FIELDS
     assert config.GATE_METRICS == evaluate.GATE_METRICS
     assert evaluate.metrics_key(config.TASK) == config.METRICS_KEY
 

@@ -45,8 +45,8 @@ def test_the_verdict_is_the_pipelines_gate(run: tuple[LocalResult, list[str]]) -
     result, _ = run
     document = json.loads(result.evaluation.read_text(encoding="utf-8"))
     metrics = document[config.METRICS_KEY]
-    field = config.GATE_FIELDS[config.TASK][config.GATE_METRIC]
-    assert result.metric == config.GATE_METRIC
+    field = evaluate.GATE_FIELDS[config.TASK][config.GATE_METRIC]
+    assert (result.metric, result.field) == (config.GATE_METRIC, field)
     assert result.score == metrics[field]["value"]
     assert result.baseline == metrics[f"{field}_best_constant_classifier"]["value"]
     assert result.metrics[field] == (result.score, result.baseline)

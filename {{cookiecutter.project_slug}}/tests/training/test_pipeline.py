@@ -18,6 +18,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }}.dev import emulated_stack
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate, preprocess, train
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
@@ -606,12 +607,7 @@ def test_upsert_uploads_the_data_set_under_its_content_hash(
     monkeypatch.setattr(config, "DATA_FILE", data)
     with mock_aws():
         s3 = boto3.client("s3", region_name=config.AWS_REGION)
-        location = (
-            {}
-            if config.AWS_REGION == "us-east-1"
-            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-        )
-        s3.create_bucket(Bucket=config.ARTIFACT_BUCKET, **location)
+        emulated_stack.create_bucket(s3, config.ARTIFACT_BUCKET)
         out = io.StringIO()
         with redirect_stdout(out):
             upsert.seed_input_data()

@@ -1,7 +1,6 @@
 """The retrain command: package a commit, upload it, start the retrain CodePipeline on it."""
 
 import io
-import json
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from moto import mock_aws
 from request_validation import validate
 
 from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }}.dev import emulated_stack
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.training import retrain
 
@@ -148,24 +148,10 @@ def aws(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MOTO_ACCOUNT_ID", config.AWS_ACCOUNT_ID)
     with mock_aws():
         iam = boto3.client("iam", region_name=config.AWS_REGION)
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "codepipeline.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        role = iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument=json.dumps(trust))
+        trust = emulated_stack.service_trust("codepipeline.amazonaws.com")
+        role = iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument=trust)
         s3 = boto3.client("s3", region_name=config.AWS_REGION)
-        where = (
-            {}
-            if config.AWS_REGION == "us-east-1"
-            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-        )
-        s3.create_bucket(Bucket=config.SOURCE_BUCKET, **where)
+        emulated_stack.create_bucket(s3, config.SOURCE_BUCKET)
         _codepipeline().create_pipeline(
             pipeline={
                 "name": config.CODEPIPELINE_RETRAIN,

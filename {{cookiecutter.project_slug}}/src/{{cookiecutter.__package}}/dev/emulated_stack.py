@@ -37,6 +37,14 @@ def _session() -> Any:
     return boto3.session.Session(region_name=config.AWS_REGION, **protocol.FAKE_CREDENTIALS)
 
 
+def create_bucket(s3: Any, name: str) -> None:
+    """Create a bucket in the project's region: CreateBucket names any region but us-east-1 in
+    its LocationConstraint, and refuses us-east-1 there (Amazon S3 API Reference, CreateBucket)."""
+    region = config.AWS_REGION
+    where = {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else where))
+
+
 def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
     """Create what the CloudFormation stack would: buckets, package group, alarms, role.
 
@@ -51,13 +59,8 @@ def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
         return session.client(service, endpoint_url=endpoint_url)
 
     s3 = client("s3")
-    location = (
-        {}
-        if config.AWS_REGION == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-    )
     for bucket in (config.SOURCE_BUCKET, config.ARTIFACT_BUCKET):
-        s3.create_bucket(Bucket=bucket, **location)
+        create_bucket(s3, bucket)
     s3.put_bucket_versioning(
         Bucket=config.SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
     )
@@ -85,21 +88,24 @@ def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
             )
     client("iam").create_role(
         RoleName=config.SAGEMAKER_EXECUTION_ROLE,
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sagemaker.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=service_trust("sagemaker.amazonaws.com"),
     )
     if whole_stack:
         _rest(client)
+
+
+def service_trust(*services: str) -> str:
+    """A role trust policy that lets these AWS services assume the role: one statement per
+    service, as moto's CreatePipeline reads a single Service per statement."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+                for service in services
+            ],
+        }
+    )
 
 
 def _trust(statement: dict[str, Any]) -> str:
@@ -127,12 +133,7 @@ def github_trust(subjects: set[str]) -> str:
 def _rest(client: Callable[[str], Any]) -> None:
     """Create the log bucket, GitHub side, builds, pipelines and their logs, the stand-in stack."""
     s3 = client("s3")
-    location = (
-        {}
-        if config.AWS_REGION == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-    )
-    s3.create_bucket(Bucket=config.ACCESS_LOG_BUCKET, **location)
+    create_bucket(s3, config.ACCESS_LOG_BUCKET)
     s3.put_bucket_versioning(
         Bucket=config.ACCESS_LOG_BUCKET, VersioningConfiguration={"Status": "Enabled"}
     )
@@ -146,17 +147,9 @@ def _rest(client: Callable[[str], Any]) -> None:
             AssumeRolePolicyDocument=github_trust(subjects),
             MaxSessionDuration=config.GITHUB_SESSION_SECONDS,
         )
-    # One statement per service: moto's CreatePipeline reads a single Service per statement.
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            for service in ("codepipeline.amazonaws.com", "codebuild.amazonaws.com")
-        ],
-    }
-    role_arn = iam.create_role(RoleName=PIPELINE_ROLE, AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
+    trust = service_trust("codepipeline.amazonaws.com", "codebuild.amazonaws.com")
+    role = iam.create_role(RoleName=PIPELINE_ROLE, AssumeRolePolicyDocument=trust)
+    role_arn = role["Role"]["Arn"]
     codebuild = client("codebuild")
     for project, buildspec in (
         (config.CODEBUILD_RETRAIN, config.BUILDSPEC_RETRAIN),

@@ -17,12 +17,7 @@ from typing import Any
 from {{ cookiecutter.__package }} import aws, config
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import champion
-from {{ cookiecutter.__package }}.training.interface import (
-    FAIL,
-    NO_COMMIT,
-    REGISTER,
-    hyperparameter_parameter,
-)
+from {{ cookiecutter.__package }}.training import interface
 
 POLL_FIRST_SECONDS = 5.0
 POLL_MAX_SECONDS = 60.0
@@ -43,7 +38,7 @@ def start(
     input_data = checked_input_data(input_data)
     overrides = checked_hyperparameters(hyperparameters or [])
     sm = sm or aws.client("sagemaker")
-    commit = commit or NO_COMMIT
+    commit = commit or interface.NO_COMMIT
     found = champion.find(sm)
     print(f"start: compared with {champion.describe(found)}", flush=True)
     arn = start_execution(sm, commit, input_data, found, overrides)
@@ -107,7 +102,7 @@ def start_execution(
     if input_data:
         parameters.append({"Name": "InputDataUri", "Value": input_data})
     for name, value in (hyperparameters or {}).items():
-        parameters.append({"Name": hyperparameter_parameter(name), "Value": value})
+        parameters.append({"Name": interface.hyperparameter_parameter(name), "Value": value})
     response = sm.start_pipeline_execution(
         PipelineName=config.SAGEMAKER_PIPELINE,
         PipelineExecutionDisplayName=f"commit-{commit[:12]}",
@@ -181,7 +176,7 @@ def outcome(status: str, steps: list[dict[str, Any]], reason: str = "") -> int:
     if failed:
         step = failed[-1]
         reason = step.get("FailureReason", "no reason given")
-        code = ExitCode.BELOW_THRESHOLD if step["StepName"] == FAIL else ExitCode.FAILED
+        code = ExitCode.BELOW_THRESHOLD if step["StepName"] == interface.FAIL else ExitCode.FAILED
         raise CliError(f"step {step['StepName']} failed: {reason}", code)
     raise CliError(f"execution ended {status}" + (f": {reason}" if reason else ""), ExitCode.FAILED)
 
@@ -193,7 +188,7 @@ def registered_package(sm: Any, arn: str) -> str | None:
     except aws.ClientError:  # a best-effort lookup, maybe while another failure is reported
         return None
     for step in steps:
-        if step["StepName"] == REGISTER and step.get("StepStatus") == "Succeeded":
+        if step["StepName"] == interface.REGISTER and step.get("StepStatus") == "Succeeded":
             return step.get("Metadata", {}).get("RegisterModel", {}).get("Arn")
     return None
 

@@ -88,6 +88,7 @@ class LocalResult:
     # The test set's metrics, each with the best constant classifier's score beside it.
     metrics: dict[str, tuple[float, float]]
     metric: str
+    field: str  # the gate metric's name in `metrics` (SageMaker's model-quality name)
     score: float
     baseline: float
     threshold: float
@@ -241,6 +242,7 @@ def _run(
         plots=sorted(layout.report_dir.glob("*.png")),
         metrics=scalar_metrics(document),
         metric=config.GATE_METRIC,
+        field=str(document[config.GATE_KEY]["field"]),
         score=score,
         baseline=baseline,
         threshold=threshold,
@@ -333,7 +335,7 @@ def format_summary(result: LocalResult) -> str:
     width = max(len(name) for name in result.metrics)
     rows = [
         f"  {name:<{width}}  {value:.4f}  {best:.4f}"
-        + ("  <- gate" if name == config.GATE_FIELDS[config.TASK][result.metric] else "")
+        + ("  <- gate" if name == result.field else "")
         for name, (value, best) in result.metrics.items()
     ]
     artifacts = [result.model_tar, result.evaluation, result.report, *result.plots]
