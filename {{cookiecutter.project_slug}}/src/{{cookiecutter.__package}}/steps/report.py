@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,16 +191,16 @@ def save_plots(evaluation: dict, output_dir: Path, target: str = "positive") -> 
 
 
 def _save_figure(fig: Any, path: Path) -> None:
-    partial = path.with_name(f".{path.stem}.partial.png")
     fig.tight_layout()
-    fig.savefig(partial, dpi=100)
-    os.replace(partial, path)
+    publish(path, lambda partial: fig.savefig(partial, dpi=100))
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write a file atomically: a reader never sees half a file under the final name."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
+def publish(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file atomically: `write` fills a partial file beside it, which then takes the
+    final name, so a reader never sees half a file. The partial keeps the suffix (matplotlib
+    picks the image format by it)."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    write(partial)
     os.replace(partial, path)
 
 
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     args.output_dir.mkdir(parents=True, exist_ok=True)
     plots = save_plots(evaluation, args.output_dir, args.target)
-    write_text(args.output_dir / "report.md", render_report(evaluation, plots, args.target))
+    text = render_report(evaluation, plots, args.target)
+    publish(args.output_dir / "report.md", lambda partial: partial.write_text(text, "utf-8"))
     print(f"report: {args.output_dir / 'report.md'}")
     if not plots:
         print("report: plots skipped (matplotlib is not installed)")
