@@ -10,6 +10,7 @@ from the local AWS emulator with nothing set up.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import subprocess
@@ -19,9 +20,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+import botocore.session
 import pytest
 from botocore import exceptions as botocore_errors
 from test_cli import _runnable
@@ -240,10 +243,26 @@ def fresh_aws_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repository:
     monkeypatch.chdir(repository)
 
 
+@functools.cache
+def _service_models() -> Any:
+    """botocore's loader of service models and endpoint data, read from disk once."""
+    return boto3.Session()._loader
+
+
 @pytest.fixture
 def new_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A boto3 session that has not resolved credentials yet (a session caches them)."""
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    """A boto3 session that has not resolved credentials yet (a session caches them).
+
+    It reuses one loader: credentials and configuration are read afresh, while the service
+    models, the same files, are not read again (about 0.15 s a client).
+    """
+    loader = _service_models()
+    folders = list(loader.search_paths)
+    botocore_session = botocore.session.Session()
+    botocore_session.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=botocore_session)
+    loader.search_paths[:] = folders  # boto3 adds its own folder again; the loader has it
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
 
 
 def run(command: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
