@@ -42,7 +42,7 @@ format: install ## Format the template's hooks and tests
 test: install ## Run every template test: bake each option combination and gate the result
 	$(RUN) ruff check hooks tests
 	$(RUN) ruff format --check hooks tests
-	$(RUN) pytest -n auto --dist loadgroup
+	$(RUN) pytest -n auto --dist loadgroup --no-loadscope-reorder
 
 # The tier to run while editing: the hooks, hostile answers, file sets, the docs and the name
 # limits, without the baked project's environment (the tests that need it are marked slow).

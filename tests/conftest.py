@@ -360,18 +360,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The longest groups first (a combination's bakes, suite and story, then `make demo`): a
     # worker takes the next group when it is done with one, so what is left at the end is short
     # and no core runs a long group alone while the other waits. The sort is stable: a group's
-    # tests keep their order, and a module's fixtures are made once.
+    # tests keep their order, and a module's fixtures are made once. pytest-xdist keeps this
+    # order only under --no-loadscope-reorder (the guard below).
     longest = [str(c.id) for c in COMBINATIONS] + ["tests/test_demo.py"]
     items.sort(key=lambda item: longest.index(groups[item]) if groups[item] in longest else 99)
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    """Stop a grouped run whose groups pytest-xdist lost: it would still pass, each worker baking
-    and running every combination's suite again (twice the time, nothing else to see).
+    """Stop a grouped run that would lose its order or its groups. Without its order the longest
+    group may start last; without its groups it would still pass, each worker baking and running
+    every combination's suite again (twice the time, nothing else to see).
     pytest-xdist carries a group as a node id suffix, which pytest 9.2 ignores
     (pytest-dev/pytest-xdist#1386); the template pins a pytest that keeps it."""
     if node.config.getvalue("dist") != "loadgroup":
         return
+    if node.config.getvalue("loadscopereorder"):
+        # Measured: `make demo`'s one test (3 minutes) then ran last, alone on one core.
+        pytest.exit(
+            "--dist loadgroup needs --no-loadscope-reorder here: pytest-xdist would order the "
+            "groups by their number of tests, not longest first (as `make test` runs it)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     lost = [nodeid for nodeid in ids if "@" not in nodeid.rpartition("]")[2]]
     if lost:
         pytest.exit(

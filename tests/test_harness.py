@@ -1,16 +1,19 @@
-"""The test harness's own guard: a run under pytest-xdist whose groups were lost stops."""
+"""The test harness's own guard: a run under pytest-xdist that would lose its groups or their
+order stops."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
+from conftest import TEMPLATE
 from conftest import pytest_xdist_node_collection_finished as collected
 
 
-def worker(dist: str) -> SimpleNamespace:
-    """A stand-in for pytest-xdist's node: only its config's `dist` is read."""
-    return SimpleNamespace(config=SimpleNamespace(getvalue={"dist": dist}.__getitem__))
+def worker(dist: str, *, reorder: bool = False) -> SimpleNamespace:
+    """A stand-in for pytest-xdist's node: only its config's options are read."""
+    options = {"dist": dist, "loadscopereorder": reorder}
+    return SimpleNamespace(config=SimpleNamespace(getvalue=options.__getitem__))
 
 
 def test_a_run_whose_groups_were_lost_stops_with_a_usage_error() -> None:
@@ -26,3 +29,16 @@ def test_grouped_ids_and_other_distributions_go_on() -> None:
     grouped = ["tests/test_a.py::test_one[a@b]@combination", "tests/test_b.py::t@tests/test_b.py"]
     collected(worker("loadgroup"), grouped)
     collected(worker("load"), ["tests/test_a.py::test_one"])
+
+
+def test_a_grouped_run_that_would_reorder_the_groups_stops() -> None:
+    grouped = ["tests/test_a.py::test_one@combination"]
+    with pytest.raises(pytest.exit.Exception, match=r"needs --no-loadscope-reorder") as stopped:
+        collected(worker("loadgroup", reorder=True), grouped)
+    assert stopped.value.returncode == pytest.ExitCode.USAGE_ERROR
+
+
+def test_make_test_keeps_the_order() -> None:
+    """`make test` runs the groups in the order conftest.py sorts them (longest first)."""
+    makefile = (TEMPLATE / "Makefile").read_text(encoding="utf-8")
+    assert "pytest -n auto --dist loadgroup --no-loadscope-reorder\n" in makefile

@@ -690,6 +690,18 @@ def test_polling_backs_off_and_starts_again_when_a_step_moves(sm: tuple[Any, Stu
     assert slept == [0.5, 0.75, 1.125, 0.5]
 
 
+def test_polling_backs_off_to_twelve_times_the_first_interval(sm: tuple[Any, Stubber]) -> None:
+    """A minute for the default 5 s; a fast poll (the story's) stays fast."""
+    client, stubber = sm
+    for _ in range(9):
+        _poll(stubber, "Executing", [("Train", "Executing", None)])
+    _poll(stubber, "Succeeded", [("Train", "Succeeded", None)])
+    slept: list[float] = []
+    assert _wait(client, slept, first_poll=0.05)[0] == ExitCode.OK
+    assert slept[:3] == pytest.approx([0.05, 0.075, 0.1125])
+    assert max(slept) == slept[-1] == pytest.approx(0.6)
+
+
 def test_a_failure_outside_any_step_says_the_executions_reason(sm: tuple[Any, Stubber]) -> None:
     client, stubber = sm
     reason = "step Transform: step type 'Transform' is not supported offline"

@@ -43,7 +43,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     start.add_argument(
         "--poll-seconds",
         type=float,
-        help="with --wait, the first interval between polls (default: 5, backing off to 60)",
+        help="with --wait, the first interval between polls (default: 5; backs off to 12 times it)",
     )
     start.add_argument(
         "--outputs",

@@ -19,8 +19,10 @@ from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import champion
 from {{ cookiecutter.__package }}.training import interface
 
+# Polls start POLL_FIRST_SECONDS apart and back off to POLL_BACKOFF_LIMIT times that (a minute by
+# default): who asks for quicker polls (--poll-seconds) hears of the end sooner, too.
 POLL_FIRST_SECONDS = 5.0
-POLL_MAX_SECONDS = 60.0
+POLL_BACKOFF_LIMIT = 12
 _DONE = {"Succeeded", "Failed", "Stopped"}
 
 
@@ -140,7 +142,7 @@ def wait(
     """
     deadline = clock() + timeout
     seen: dict[str, str] = {}
-    delays = aws.backoff(first_poll, POLL_MAX_SECONDS)
+    delays = aws.backoff(first_poll, first_poll * POLL_BACKOFF_LIMIT)
     while True:
         described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
         status = described["PipelineExecutionStatus"]
@@ -157,7 +159,7 @@ def wait(
             return status, steps, described.get("FailureReason", "")
         if moved:
             # Something moved: the next step may end soon too, so look again soon.
-            delays = aws.backoff(first_poll, POLL_MAX_SECONDS)
+            delays = aws.backoff(first_poll, first_poll * POLL_BACKOFF_LIMIT)
         delay = next(delays)
         if clock() + delay > deadline:
             raise CliError(
