@@ -282,7 +282,7 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # The baked `requires-python` says >=3.11, and 3.11.4 added APIs that later interpreters have and
 # earlier 3.11 releases lack (tarfile's extraction filters, `extractall(filter=...)`). Debian 12's
-# python3 is 3.11.2, a common fresh machine. So the default combination's baked suite runs on an
+# python3 is 3.11.2, a common fresh machine. So one combination's baked suite runs on an
 # interpreter older than 3.11.4 (tests/test_bake.py), the other combinations on the session's.
 BEFORE_3_11_4 = ">=3.11,<3.11.4"
 
@@ -343,26 +343,32 @@ def baked(bake_only: BakedProject, shared_venv: Path) -> BakedProject:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that needs the baked project's environment is slow: `make test-fast` skips it.
 
-    `make test` runs on every core (pytest-xdist, --dist loadgroup): a combination's tests form
-    one group, so its bake and baked suite are made once, on one worker; the other tests group
-    by module, so a module's fixtures are made once too.
+    `make test` runs on every core (pytest-xdist, --dist loadgroup): a module's tests of one
+    combination form one group, so the module's bake of it (and in test_bake.py its baked suite)
+    is made once, on one worker; the other tests group by module, so a module's fixtures are
+    made once too. Groups of that size keep both cores busy to the end.
     """
     groups: dict[pytest.Item, str] = {}
     for item in items:
         if "shared_venv" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+        module = item.nodeid.split("::")[0]
         values = getattr(getattr(item, "callspec", None), "params", {}).values()
-        groups[item] = next(
-            (c.id for c in COMBINATIONS if any(value is c.values[0] for value in values)),
-            item.nodeid.split("::")[0],
+        combination = next(
+            (c.id for c in COMBINATIONS if any(value is c.values[0] for value in values)), None
         )
+        groups[item] = f"{combination}:{module}" if combination else module
         item.add_marker(pytest.mark.xdist_group(groups[item]))
-    # The longest groups first (a combination's bakes, suite and story, then `make demo`): a
+    # The longest groups first (`make demo`, each combination's baked suite, each story): a
     # worker takes the next group when it is done with one, so what is left at the end is short
     # and no core runs a long group alone while the other waits. The sort is stable: a group's
     # tests keep their order, and a module's fixtures are made once. pytest-xdist keeps this
     # order only under --no-loadscope-reorder (the guard below).
-    longest = [str(c.id) for c in COMBINATIONS] + ["tests/test_demo.py"]
+    longest = [
+        "tests/test_demo.py",
+        *(f"{c.id}:tests/test_bake.py" for c in COMBINATIONS),
+        *(f"{c.id}:tests/test_demo.py" for c in COMBINATIONS),
+    ]
     items.sort(key=lambda item: longest.index(groups[item]) if groups[item] in longest else 99)
 
 

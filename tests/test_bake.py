@@ -280,11 +280,18 @@ MAKE = ("make", "-o", ".venv/.installed", "RUN=")
 # Each combination's suite result, kept for the session: under pytest-xdist a worker may run
 # another combination's tests in between, which re-creates module fixtures; never the suite.
 _SUITES: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+# The combinations whose suites run here, on their own tables. The default combination's suite
+# is `make demo`'s (test_demo.py): the same answers, on the sample, with the same IAM check.
+with_its_suite = pytest.mark.parametrize(
+    "bake_only", COMBINATIONS[1:], indirect=True, scope="module"
+)
+# A 3.11 bake whose suite runs on the oldest Python the bake claims (conftest.py).
+OLDEST_PYTHON_COMBINATION = COMBINATIONS[1]
 
 
 def on_the_oldest_python(project: BakedProject) -> bool:
-    """The default combination's suite runs on the oldest Python the bake claims (conftest.py)."""
-    return project.answers == rendered_answers()
+    """Whether this bake's suite runs on the oldest Python the bake claims."""
+    return project.answers == rendered_answers(**OLDEST_PYTHON_COMBINATION.values[0])
 
 
 @pytest.fixture(scope="module")
@@ -306,6 +313,7 @@ def baked_suite(
     return _SUITES[key]
 
 
+@with_its_suite
 def test_baked_repo_gate_passes_on_its_own_data(
     own_data: BakedProject, baked_suite: tuple[subprocess.CompletedProcess[str], Path]
 ) -> None:
@@ -317,14 +325,15 @@ def test_baked_repo_gate_passes_on_its_own_data(
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
 
 
+@with_its_suite
 def test_the_suite_ran_on_the_python_it_should(
     own_data: BakedProject,
     baked_suite: tuple[subprocess.CompletedProcess[str], Path],
     oldest_venv: Path | None,
 ) -> None:
-    """The default combination's on an interpreter older than 3.11.4 (every baked test, the
-    emulator's and the model archive's included), the others on the shared environment's:
-    pytest's header names the interpreter that ran them."""
+    """One combination's on an interpreter older than 3.11.4 (every baked test, the emulator's
+    and the model archive's included), the others on the shared environment's: pytest's header
+    names the interpreter that ran them."""
     result, _ = baked_suite
     found = re.search(r"^platform \S+ -- Python (\d+)\.(\d+)\.(\d+)", result.stdout, re.M)
     assert found, result.stdout[:2000]
@@ -376,6 +385,7 @@ def test_shipped_lock_is_current(baked: BakedProject) -> None:
     assert result.returncode == 0, f"{result.stderr}\nrun `make lock` at the template root"
 
 
+@with_its_suite
 def test_stack_authorizes_every_request_of_the_baked_suite(
     request: pytest.FixtureRequest,
     own_data: BakedProject,

@@ -389,8 +389,6 @@ def normalised(definition: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(view, indent=2, sort_keys=True)
     # The data set and the gate, as whole JSON strings (a target may be a common word).
     for value, placeholder in (
-        (config.GATE_JSON_PATH, "<gate-json-path>"),
-        (config.BASELINE_JSON_PATH, "<baseline-json-path>"),
         (config.TARGET_COLUMN, "<target>"),
         (config.TASK, "<task>"),
         (config.GATE_METRIC, "<gate-metric>"),
@@ -428,7 +426,7 @@ def test_snapshot_carries_no_answer_values() -> None:
     text = SNAPSHOT.read_text(encoding="utf-8")
     for value in (config.PROJECT, config.AWS_ACCOUNT_ID, config.REGISTRATION_STATUS):
         assert value not in text
-    for value in (config.TARGET_COLUMN, config.TASK, config.GATE_METRIC, config.GATE_JSON_PATH):
+    for value in (config.TARGET_COLUMN, config.TASK, config.GATE_METRIC):
         assert json.dumps(value) not in text
 
 
