@@ -1,4 +1,4 @@
-"""Tables for the step tests: the configured data set, and small generated ones of each kind.
+"""Tables for the tests: the configured data set, and small generated ones of each kind.
 
 The tests never assume the bundled sample: counts, classes and splits come from the data set
 config.py names, so they pass unchanged when a user swaps in their own data. The generated

@@ -1,7 +1,7 @@
 """The baseline step: Model Monitor's statistics.json and constraints.json of the training rows.
 
 `make test-compat` runs this file on the SageMaker container's libraries as well, so it imports
-only the standard library, pytest, numpy, pandas and the step scripts (with tables.py).
+only the standard library, pytest, numpy, pandas and the step scripts (with tests/tables.py).
 """
 
 import json

@@ -1,7 +1,7 @@
 """The preprocess step: reading tables, mapping labels, warnings, the split and its outputs.
 
 `make test-compat` runs this file on the SageMaker container's libraries as well, so it imports
-only the standard library, pytest, numpy, pandas and the step scripts (with tables.py).
+only the standard library, pytest, numpy, pandas and the step scripts (with tests/tables.py).
 """
 
 from pathlib import Path
