@@ -9,7 +9,6 @@ import pytest
 from request_validation import enforced
 
 from {{ cookiecutter.__package }} import config
-from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.infra import github_checks
 
 # The scikit-learn image's request handler pins Flask 1.1.1 and Werkzeug 2.0.3, which cannot
@@ -61,6 +60,9 @@ def strict_aws_contract() -> Iterator[None]:
 def seeded_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The local AWS emulator seeded as the stack would (buckets, model package group, alarms,
     role), with short traffic shifts; its URL, which every client in the test uses."""
+    # Imported here: the emulator brings moto (about 0.4 s), which most tests never need.
+    from {{ cookiecutter.__package }}.dev import emulator
+
     with emulator.running(shift_seconds=0.2, rollback_seconds=0.1) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         emulator.seed(url)

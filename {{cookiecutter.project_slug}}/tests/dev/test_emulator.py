@@ -143,14 +143,8 @@ def _invoke(runtime: Any, endpoint: str, case: Case, row: list[str]) -> tuple[in
     return answer["ResponseMetadata"]["HTTPStatusCode"], answer
 
 
-def test_invoke_endpoint_answers_with_the_containers_status_codes(
-    seeded_aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The request table that `make test-compat` sends through the image's request handler;
-    the models it loaded leave nothing in the temporary directory."""
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+def test_invoke_endpoint_answers_with_the_containers_status_codes(seeded_aws: str) -> None:
+    """The request table that `make test-compat` sends through the image's request handler."""
     model = tables.fit(tables.data_set())
     broken = BrokenModel(model)
     endpoints = {
@@ -179,6 +173,25 @@ def test_invoke_endpoint_answers_with_the_containers_status_codes(
             content_type, count = case.returns
             assert answer["ContentType"] == content_type
             assert len(predictions(content_type, answer["Body"].read())) == count
+
+
+def test_a_served_model_stays_unpacked_until_the_emulator_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a container keeps /opt/ml/model while it runs; then nothing is left behind."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with emulator.running() as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        emulator.seed(url)
+        model = model_packages.upload_model(tables.fit(tables.data_set()), "models/kept.tar.gz")
+        case = next(case for case in CASES if case.model == TRAINED and case.returns)
+        runtime = boto3.client("sagemaker-runtime")
+        assert _invoke(runtime, _endpoint("kept", model), case, sample_row())[0] == 200
+        (models,) = scratch.iterdir()
+        (model_dir,) = models.iterdir()
+        assert (model_dir / "model.joblib").is_file()
     assert list(scratch.iterdir()) == []
 
 

@@ -38,8 +38,9 @@ def _session() -> Any:
 
 
 def create_bucket(s3: Any, name: str) -> None:
-    """Create a bucket in the project's region: CreateBucket names any region but us-east-1 in
-    its LocationConstraint, and refuses us-east-1 there (Amazon S3 API Reference, CreateBucket)."""
+    """Create a bucket in the project's region. CreateBucket names the region in LocationConstraint
+    except for us-east-1, the default, which is left out (Amazon S3 API Reference,
+    CreateBucketConfiguration); S3 and moto answer InvalidLocationConstraint when it is named."""
     region = config.AWS_REGION
     where = {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else where))
@@ -97,19 +98,12 @@ def seed(endpoint_url: str, *, whole_stack: bool = False) -> None:
 def service_trust(*services: str) -> str:
     """A role trust policy that lets these AWS services assume the role: one statement per
     service, as moto's CreatePipeline reads a single Service per statement."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-                for service in services
-            ],
-        }
-    )
+    allow = {"Effect": "Allow", "Action": "sts:AssumeRole"}
+    return _trust(*({**allow, "Principal": {"Service": service}} for service in services))
 
 
-def _trust(statement: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+def _trust(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def github_trust(subjects: set[str]) -> str:

@@ -255,6 +255,7 @@ def running(
         server.shutdown()
         thread.join()
         server.server_close()
+        app.endpoints.close()
 
 
 def _reset(url: str) -> None:

@@ -51,8 +51,16 @@ class Endpoints:
         self.rollback_seconds = rollback_seconds
         self.lock = threading.Lock()
         self.models: dict[tuple[str, str], Any] = {}  # (ModelDataUrl, ETag) -> loaded model
+        # The unpacked models, kept while the emulator serves: a container keeps its model
+        # directory (/opt/ml/model) as long as it runs, and serving code may read it after
+        # model_fn. Removed by close() when the emulator stops.
+        self.model_dirs = tempfile.TemporaryDirectory(prefix="emulated-models-")
         self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
         self.polls: dict[str, int] = {}  # endpoint name -> DescribeEndpoint calls in its shift
+
+    def close(self) -> None:
+        """Remove the unpacked models (the emulator has stopped serving them)."""
+        self.model_dirs.cleanup()
 
     def refuse_an_existing_name(self, request: Request) -> Response | None:
         """CreateModel and CreateEndpointConfig refuse a name in use, as SageMaker does.
@@ -220,12 +228,10 @@ class Endpoints:
         with self.lock:
             if cache_key in self.models:
                 return self.models[cache_key]
-        # Unpacked only while loading: model_fn reads the files once, the hooks stay in memory.
-        with tempfile.TemporaryDirectory(prefix="emulated-model-") as scratch:
-            model_dir = Path(scratch)
-            archive.unpack(io.BytesIO(stored.value), model_dir)
-            hooks = _hooks(model_dir)
-            loaded = (hooks, hooks.model_fn(str(model_dir)))
+        model_dir = Path(tempfile.mkdtemp(dir=self.model_dirs.name))
+        archive.unpack(io.BytesIO(stored.value), model_dir)
+        hooks = _hooks(model_dir)
+        loaded = (hooks, hooks.model_fn(str(model_dir)))
         with self.lock:
             self.models[cache_key] = loaded
         return loaded

@@ -21,7 +21,8 @@ DESCRIPTION_MAX = 1024
 
 
 def gate_score(metrics: dict[str, Any]) -> float | None:
-    """The gate metric in an evaluation report (SageMaker's model-quality JSON layout), if any."""
+    """The gate metric's score in a version's evaluation.json (where the pipeline's gate read
+    it), if any."""
     value: Any = metrics
     try:
         for key in config.GATE_JSON_PATH.split("."):

@@ -142,7 +142,8 @@ def wait(
     """
     deadline = clock() + timeout
     seen: dict[str, str] = {}
-    delays = aws.backoff(first_poll, first_poll * POLL_BACKOFF_LIMIT)
+    cap = first_poll * POLL_BACKOFF_LIMIT
+    delays = aws.backoff(first_poll, cap)
     while True:
         described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
         status = described["PipelineExecutionStatus"]
@@ -159,7 +160,7 @@ def wait(
             return status, steps, described.get("FailureReason", "")
         if moved:
             # Something moved: the next step may end soon too, so look again soon.
-            delays = aws.backoff(first_poll, first_poll * POLL_BACKOFF_LIMIT)
+            delays = aws.backoff(first_poll, cap)
         delay = next(delays)
         if clock() + delay > deadline:
             raise CliError(
