@@ -78,6 +78,12 @@ COMBINATIONS = [
 ]
 
 
+# Every combination but the default, whose baked suite and story `make demo` runs (test_demo.py,
+# on the sample): test_bake.py runs these suites, each on its own table, and test_demo.py these
+# stories.
+OTHER_COMBINATIONS = COMBINATIONS[1:]
+
+
 def uv() -> str:
     """The uv that runs this session (`uv run` exports UV), else the one on PATH."""
     found = os.environ.get("UV") or shutil.which("uv")
@@ -337,10 +343,11 @@ def baked(bake_only: BakedProject, shared_venv: Path) -> BakedProject:
     return bake_only
 
 
-# tryfirst: pytest-xdist reads the markers in its own pytest_collection_modifyitems; which of the
-# two pluggy calls first depends on when each was registered, so say it.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# A wrapper: its first half runs before every other implementation (pytest-xdist reads the
+# markers in its own), its second half after them all (pytest reorders the items by their
+# parametrized module fixtures, which would undo a sort made earlier).
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     """A test that needs the baked project's environment is slow: `make test-fast` skips it.
 
     `make test` runs on every core (pytest-xdist, --dist loadgroup): a module's tests of one
@@ -359,6 +366,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
         groups[item] = f"{combination}:{module}" if combination else module
         item.add_marker(pytest.mark.xdist_group(groups[item]))
+    yield
     # The longest groups first (`make demo`, each combination's baked suite, each story): a
     # worker takes the next group when it is done with one, so what is left at the end is short
     # and no core runs a long group alone while the other waits. The sort is stable: a group's
@@ -366,8 +374,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # order only under --no-loadscope-reorder (the guard below).
     longest = [
         "tests/test_demo.py",
-        *(f"{c.id}:tests/test_bake.py" for c in COMBINATIONS),
-        *(f"{c.id}:tests/test_demo.py" for c in COMBINATIONS),
+        *(f"{c.id}:tests/test_bake.py" for c in OTHER_COMBINATIONS),
+        *(f"{c.id}:tests/test_demo.py" for c in OTHER_COMBINATIONS),
     ]
     items.sort(key=lambda item: longest.index(groups[item]) if groups[item] in longest else 99)
 

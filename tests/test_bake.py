@@ -15,6 +15,7 @@ import pytest
 from conftest import (
     BEFORE_3_11_4,
     COMBINATIONS,
+    OTHER_COMBINATIONS,
     BakedProject,
     assert_authorized,
     bake,
@@ -280,13 +281,11 @@ MAKE = ("make", "-o", ".venv/.installed", "RUN=")
 # Each combination's suite result, kept for the session: under pytest-xdist a worker may run
 # another combination's tests in between, which re-creates module fixtures; never the suite.
 _SUITES: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
-# The combinations whose suites run here, on their own tables. The default combination's suite
-# is `make demo`'s (test_demo.py): the same answers, on the sample, with the same IAM check.
 with_its_suite = pytest.mark.parametrize(
-    "bake_only", COMBINATIONS[1:], indirect=True, scope="module"
+    "bake_only", OTHER_COMBINATIONS, indirect=True, scope="module"
 )
 # A 3.11 bake whose suite runs on the oldest Python the bake claims (conftest.py).
-OLDEST_PYTHON_COMBINATION = COMBINATIONS[1]
+OLDEST_PYTHON_COMBINATION = OTHER_COMBINATIONS[0]
 
 
 def on_the_oldest_python(project: BakedProject) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    COMBINATIONS,
+    OTHER_COMBINATIONS,
     TEMPLATE,
     assert_authorized,
     bake,
@@ -117,7 +117,7 @@ def test_make_demo(tmp_path: Path) -> None:
     assert_authorized(root, record, "make demo (story with its gate)")
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS[1:])
+@pytest.mark.parametrize("answers", OTHER_COMBINATIONS)
 def test_story_in_every_other_combination(
     request: pytest.FixtureRequest, answers: dict[str, str], tmp_path: Path, shared_venv: Path
 ) -> None:

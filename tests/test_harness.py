@@ -3,10 +3,12 @@ order stops."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
-from conftest import TEMPLATE
+from conftest import OTHER_COMBINATIONS, TEMPLATE
 from conftest import pytest_xdist_node_collection_finished as collected
 
 
@@ -42,3 +44,27 @@ def test_make_test_keeps_the_order() -> None:
     """`make test` runs the groups in the order conftest.py sorts them (longest first)."""
     makefile = (TEMPLATE / "Makefile").read_text(encoding="utf-8")
     assert "pytest -n auto --dist loadgroup --no-loadscope-reorder\n" in makefile
+
+
+def test_the_longest_groups_come_first() -> None:
+    """`make demo`, then each baked suite's group, then each story's, before anything else."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    groups: list[str] = []
+    for nodeid in (line for line in listed.splitlines() if "::" in line):
+        module = nodeid.split("::")[0]
+        ids = [c.id for c in OTHER_COMBINATIONS if nodeid.endswith(f"[{c.id}]")]
+        group = f"{module}[{ids[0]}]" if ids else module
+        if group not in groups:
+            groups.append(group)
+    expected = [
+        "tests/test_demo.py",
+        *(f"tests/test_bake.py[{c.id}]" for c in OTHER_COMBINATIONS),
+        *(f"tests/test_demo.py[{c.id}]" for c in OTHER_COMBINATIONS),
+    ]
+    assert groups[: len(expected)] == expected
