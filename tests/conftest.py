@@ -355,7 +355,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     is made once, on one worker; the other tests group by module, so a module's fixtures are
     made once too. Groups of that size keep both cores busy to the end.
     """
-    groups: dict[pytest.Item, str] = {}
+    # By id(): pytest-xdist appends the group to each node id, which is an item's hash.
+    groups: dict[int, str] = {}
     for item in items:
         if "shared_venv" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
@@ -364,8 +365,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
         combination = next(
             (c.id for c in COMBINATIONS if any(value is c.values[0] for value in values)), None
         )
-        groups[item] = f"{combination}:{module}" if combination else module
-        item.add_marker(pytest.mark.xdist_group(groups[item]))
+        groups[id(item)] = f"{combination}:{module}" if combination else module
+        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
     yield
     # The longest groups first (`make demo`, each combination's baked suite, each story): a
     # worker takes the next group when it is done with one, so what is left at the end is short
@@ -377,7 +378,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
         *(f"{c.id}:tests/test_bake.py" for c in OTHER_COMBINATIONS),
         *(f"{c.id}:tests/test_demo.py" for c in OTHER_COMBINATIONS),
     ]
-    items.sort(key=lambda item: longest.index(groups[item]) if groups[item] in longest else 99)
+    rank = {group: index for index, group in enumerate(longest)}
+    items.sort(key=lambda item: rank.get(groups[id(item)], len(rank)))
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
