@@ -297,19 +297,12 @@ def test_recorder_attributes_requests_to_the_command_that_made_them(tmp_path: Pa
 def emulator_run(
     default_bake: BakedProject, shared_venv: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """The baked emulator tests (deploy, approve, rollback through the CLI), recorded."""
+    """The baked emulator's whole flow (register, approve, deploy, rollback through the CLI),
+    recorded: the one test of the file that deploys prod, whose permission the test removes."""
     default_bake.venv = shared_venv
     record = tmp_path_factory.mktemp("emulator-requests")
-    default_bake.run(
-        "python",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/dev/test_emulator.py",
-        record=record,
-    )
+    flow = "tests/dev/test_emulator.py::test_register_approve_deploy_roll_back_and_recover"
+    default_bake.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", flow, record=record)
     return record
 
 

@@ -26,17 +26,7 @@ from {{ cookiecutter.__package }} import cli, config
 from {{ cookiecutter.__package }}.dev import emulator
 from {{ cookiecutter.__package }}.errors import ExitCode
 from {{ cookiecutter.__package }}.training import definition as pipeline_definition
-from {{ cookiecutter.__package }}.training.interface import (
-    BASELINE,
-    EVALUATE,
-    EVALUATION_REPORT,
-    FAIL,
-    GATE,
-    PREPROCESS,
-    REGISTER,
-    REPORT,
-    TRAIN,
-)
+from {{ cookiecutter.__package }}.training import interface as step
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 Definition = dict[str, Any]
@@ -97,10 +87,10 @@ class Run:
         execution_id = self.described["PipelineExecutionArn"].rsplit("/", 1)[1]
         written = s3_object(
             f"s3://{config.ARTIFACT_BUCKET}/{config.SAGEMAKER_PIPELINE}/{execution_id}/"
-            f"{EVALUATE}/evaluation/evaluation.json"
+            f"{step.EVALUATE}/evaluation/evaluation.json"
         )
         passed = json.loads(written)[config.GATE_KEY]["passed"]
-        outcome = self.step(GATE)["Metadata"]["Condition"]["Outcome"]
+        outcome = self.step(step.GATE)["Metadata"]["Condition"]["Outcome"]
         assert outcome == str(passed), (outcome, passed)
         return passed
 
@@ -135,10 +125,10 @@ def steps_of(definition: Definition) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     pending = list(definition["Steps"])
     while pending:
-        step = pending.pop()
-        found[step["Name"]] = step
-        pending += step.get("Arguments", {}).get("IfSteps", [])
-        pending += step.get("Arguments", {}).get("ElseSteps", [])
+        node = pending.pop()
+        found[node["Name"]] = node
+        pending += node.get("Arguments", {}).get("IfSteps", [])
+        pending += node.get("Arguments", {}).get("ElseSteps", [])
     return found
 
 
@@ -163,30 +153,33 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     names = [s["StepName"] for s in result.steps]
     # Train and Baseline both need only Preprocess: they start together, in either order.
     assert [names[0], sorted(names[1:3]), *names[3:]] == [
-        PREPROCESS, sorted([TRAIN, BASELINE]), EVALUATE, REPORT, GATE, REGISTER,
+        step.PREPROCESS, sorted([step.TRAIN, step.BASELINE]),
+        step.EVALUATE, step.REPORT, step.GATE, step.REGISTER,
     ]  # fmt: skip
-    for step in result.steps:
-        assert step["StepStatus"] == "Succeeded"
-        assert step["StartTime"] <= step["EndTime"]
-    needs = [(PREPROCESS, TRAIN), (PREPROCESS, BASELINE), (TRAIN, EVALUATE), (EVALUATE, REPORT),
-             (REPORT, GATE), (GATE, REGISTER), (BASELINE, REGISTER)]  # fmt: skip
+    for ran in result.steps:
+        assert ran["StepStatus"] == "Succeeded"
+        assert ran["StartTime"] <= ran["EndTime"]
+    needs = [(step.PREPROCESS, step.TRAIN), (step.PREPROCESS, step.BASELINE),
+             (step.TRAIN, step.EVALUATE), (step.EVALUATE, step.REPORT), (step.REPORT, step.GATE),
+             (step.GATE, step.REGISTER), (step.BASELINE, step.REGISTER)]  # fmt: skip
     for earlier, later in needs:
         assert result.step(earlier)["EndTime"] <= result.step(later)["StartTime"]
-    assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "True"}}
+    assert result.step(step.GATE)["Metadata"] == {"Condition": {"Outcome": "True"}}
     assert "step Register: Succeeded" in result.out
 
     # The package is the one the Register step describes, with this run's artifacts.
-    arn = result.step(REGISTER)["Metadata"]["RegisterModel"]["Arn"]
+    arn = result.step(step.REGISTER)["Metadata"]["RegisterModel"]["Arn"]
     assert f"registered: {arn}" in result.out
     package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
     assert package["ModelApprovalStatus"] == config.REGISTRATION_STATUS
     assert package["MetadataProperties"]["CommitId"] == COMMIT
     (container,) = package["InferenceSpecification"]["Containers"]
-    register = steps_of(aws.upserted)[REGISTER]["Arguments"]
+    register = steps_of(aws.upserted)[step.REGISTER]["Arguments"]
     assert container["Image"] == register["InferenceSpecification"]["Containers"][0]["Image"]
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
-    job = result.step(TRAIN)["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
-    output_path = steps_of(aws.upserted)[TRAIN]["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+    job = result.step(step.TRAIN)["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
+    train = steps_of(aws.upserted)[step.TRAIN]["Arguments"]
+    output_path = train["OutputDataConfig"]["S3OutputPath"]
     assert container["ModelDataUrl"].lower() == f"{output_path}/{job}/output/model.tar.gz".lower()
     with tarfile.open(fileobj=io.BytesIO(s3_object(container["ModelDataUrl"]))) as model:
         assert {"model.joblib", "code/inference.py"} <= set(model.getnames())
@@ -195,7 +188,7 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     assert list(trained.feature_names_in_) == ["learnable_signal", "learnable_noise"]
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     execution_id = result.described["PipelineExecutionArn"].rsplit("/", 1)[1]
-    assert f"/{execution_id}/{EVALUATE}/evaluation/evaluation.json" in statistics
+    assert f"/{execution_id}/{step.EVALUATE}/evaluation/evaluation.json" in statistics
     report = json.loads(s3_object(statistics))
     score: Any = report
     for key in config.GATE_JSON_PATH.split("."):
@@ -209,7 +202,7 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
         "vs_champion": "none",
         # The Report step's output (its own job, before the gate).
         "report": statistics.replace(
-            f"/{EVALUATE}/evaluation/evaluation.json", f"/{REPORT}/report/report.md"
+            f"/{step.EVALUATE}/evaluation/evaluation.json", f"/{step.REPORT}/report/report.md"
         ),
     }
     # The version carries its own data-quality baseline: this run's Baseline job's files, of
@@ -218,7 +211,7 @@ def test_an_execution_runs_every_step_and_registers_what_the_definition_names(
     for kind, name in (("Statistics", config.BASELINE_STATISTICS),
                        ("Constraints", config.BASELINE_CONSTRAINTS)):  # fmt: skip
         assert quality[kind]["ContentType"] == "application/json"
-        assert quality[kind]["S3Uri"].endswith(f"/{execution_id}/{BASELINE}/baseline/{name}")
+        assert quality[kind]["S3Uri"].endswith(f"/{execution_id}/{step.BASELINE}/baseline/{name}")
     constraints = json.loads(s3_object(quality["Constraints"]["S3Uri"]))
     assert [f["name"] for f in constraints["features"]] == list(trained.feature_names_in_)
     assert "no champion" in package["ModelPackageDescription"]
@@ -246,7 +239,7 @@ def test_the_latest_approved_version_is_the_champion_scored_on_the_same_rows(
     assert result.code == ExitCode.OK, result.err
     assert result.gate_agrees()
     assert f"compared with champion version {version} ({model_data})" in result.out
-    arn = result.step(REGISTER)["Metadata"]["RegisterModel"]["Arn"]
+    arn = result.step(step.REGISTER)["Metadata"]["RegisterModel"]["Arn"]
     package = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     compared = json.loads(s3_object(statistics))[config.CHAMPION_KEY]
@@ -272,9 +265,9 @@ def test_a_challenger_behind_the_champion_beyond_the_tolerance_is_refused(
     before = versions()
     result = run(demanding, tmp_path, capsys)
     assert result.code == ExitCode.BELOW_THRESHOLD, result.err
-    assert result.failed() == [FAIL]
+    assert result.failed() == [step.FAIL]
     assert not result.gate_agrees()
-    message = result.step(FAIL)["FailureReason"]
+    message = result.step(step.FAIL)["FailureReason"]
     version = champion["ModelPackageVersion"]
     assert "and at least the champion's minus ChampionTolerance " in message
     assert f"| champion version {version} scored " in message
@@ -304,8 +297,8 @@ def test_a_champion_whose_model_data_is_missing_fails_the_evaluate_step(
         before = versions()
         result = run(aws.upserted, tmp_path, capsys)
         assert result.code == ExitCode.FAILED, result.err
-        assert result.failed() == [EVALUATE]
-        reason = result.step(EVALUATE)["FailureReason"]
+        assert result.failed() == [step.EVALUATE]
+        reason = result.step(step.EVALUATE)["FailureReason"]
         version = sm.describe_model_package(ModelPackageName=broken)["ModelPackageVersion"]
         assert f"error: champion version {version}: its model data {missing} cannot be read" in (
             reason
@@ -326,41 +319,41 @@ def test_a_model_below_the_threshold_ends_in_the_fail_step_with_its_message(
     before = versions()
     result = run(strict, tmp_path, capsys)
     assert result.code == ExitCode.BELOW_THRESHOLD
-    assert result.failed() == [FAIL]
-    assert result.step(GATE)["Metadata"] == {"Condition": {"Outcome": "False"}}
+    assert result.failed() == [step.FAIL]
+    assert result.step(step.GATE)["Metadata"] == {"Condition": {"Outcome": "False"}}
     assert not result.gate_agrees()
-    message = result.step(FAIL)["FailureReason"]
+    message = result.step(step.FAIL)["FailureReason"]
     assert message.startswith(f"{config.GATE_METRIC} ")
     assert (
         " must be at least GateThreshold 1.5 and above the best constant classifier's " in message
     )
-    assert result.step(FAIL)["Metadata"] == {"Fail": {"ErrorMessage": message}}
-    assert f"error: step {FAIL} failed: {message}" in result.err
-    assert REGISTER not in [s["StepName"] for s in result.steps]
+    assert result.step(step.FAIL)["Metadata"] == {"Fail": {"ErrorMessage": message}}
+    assert f"error: step {step.FAIL} failed: {message}" in result.err
+    assert step.REGISTER not in [s["StepName"] for s in result.steps]
     assert result.described["PipelineExecutionStatus"] == "Failed"
     assert versions() == before
 
 
 def _property_file_path(definition: Definition) -> None:
-    (report,) = steps_of(definition)[EVALUATE]["PropertyFiles"]
+    (report,) = steps_of(definition)[step.EVALUATE]["PropertyFiles"]
     report["FilePath"] = "metrics.json"
 
 
 def _gate_json_path(definition: Definition) -> None:
-    threshold, *_ = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    threshold, *_ = steps_of(definition)[step.GATE]["Arguments"]["Conditions"]
     threshold["LeftValue"]["Std:JsonGet"]["Path"] = f"{config.METRICS_KEY}.acc.value"
 
 
 def _champion_bar_path(definition: Definition) -> None:
-    *_, champion = steps_of(definition)[GATE]["Arguments"]["Conditions"]
+    *_, champion = steps_of(definition)[step.GATE]["Arguments"]["Conditions"]
     champion["RightValue"]["Std:JsonGet"]["Path"] = f"{config.CHAMPION_KEY}.value.bar"
 
 
 def _model_input_from_preprocess(definition: Definition) -> None:
-    inputs = steps_of(definition)[EVALUATE]["Arguments"]["ProcessingInputs"]
+    inputs = steps_of(definition)[step.EVALUATE]["Arguments"]["ProcessingInputs"]
     model = next(i for i in inputs if i["InputName"] == "model")
     model["S3Input"]["S3Uri"] = {
-        "Get": f"Steps.{PREPROCESS}.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+        "Get": f"Steps.{step.PREPROCESS}.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     }
 
 
@@ -369,25 +362,25 @@ def _model_input_from_preprocess(definition: Definition) -> None:
     [
         pytest.param(
             _property_file_path,
-            EVALUATE,
-            f"property file {EVALUATION_REPORT}: output 'evaluation' holds no 'metrics.json'",
+            step.EVALUATE,
+            f"property file {step.EVALUATION_REPORT}: output 'evaluation' holds no 'metrics.json'",
             id="property-file-path",
         ),
         pytest.param(
             _gate_json_path,
-            GATE,
-            f"property file {EVALUATION_REPORT} of {EVALUATE} has no 'acc'",
+            step.GATE,
+            f"property file {step.EVALUATION_REPORT} of {step.EVALUATE} has no 'acc'",
             id="gate-json-path",
         ),
         pytest.param(
             _champion_bar_path,
-            GATE,
-            f"property file {EVALUATION_REPORT} of {EVALUATE} has no 'bar'",
+            step.GATE,
+            f"property file {step.EVALUATION_REPORT} of {step.EVALUATE} has no 'bar'",
             id="champion-bar-json-path",
         ),
         pytest.param(
             _model_input_from_preprocess,
-            EVALUATE,
+            step.EVALUATE,
             "evaluate.py exited 2\nerror: [Errno 2] No such file or directory: "
             "'/opt/ml/processing/model/model.tar.gz'",
             id="evaluate-model-from-preprocess",
