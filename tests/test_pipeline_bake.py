@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from conftest import COMBINATIONS, BakedProject
 
-# A combination that moves every answer the definition carries away from its default.
+# The default answers, and a combination that moves every answer the definition carries away
+# from its default. The other combinations' definitions are built and run by their stories
+# (tests/test_demo.py: `pipeline upsert`, then executions whose gate reads their metric and whose
+# Register step shows their approval status), so building them here again would add no check.
 PIPELINE_COMBINATIONS = [
-    *COMBINATIONS,
+    COMBINATIONS[0],
     pytest.param(
         {
             "project_name": "Churn Model",

@@ -78,6 +78,19 @@ def test_the_picture_is_a_png(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_an_alarm_is_one_span_for_each_run_of_one_state() -> None:
+    """However many polls saw a state, it is one shape; the spans cover the whole deployment."""
+    states = ["OK"] * 30 + ["ALARM"] * 20 + [None] * 10
+    samples = [
+        Sample(i, "Updating", OLD, (), {} if state is None else {"5xx": state})
+        for i, state in enumerate(states)
+    ]
+    spans, colours = timeline.alarm_spans(samples, "5xx", 62.5)
+    assert spans == [(0, 30), (30, 20), (50, 12.5)]
+    grey = timeline.STATE_COLOURS["INSUFFICIENT_DATA"]
+    assert colours == [timeline.STATE_COLOURS["OK"], timeline.STATE_COLOURS["ALARM"], grey]
+
+
 def test_nothing_is_drawn_without_samples_or_matplotlib(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

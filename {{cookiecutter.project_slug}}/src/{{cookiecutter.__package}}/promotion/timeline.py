@@ -72,6 +72,23 @@ def new_fleet_share(
     return result
 
 
+def alarm_spans(
+    samples: list[Sample], alarm: str, end: float
+) -> tuple[list[tuple[float, float]], list[str]]:
+    """An alarm's (start, width) spans and colours, one span for each run of one state: one
+    shape for a state however many polls saw it (the drawing's time grew with the polls)."""
+    spans: list[tuple[float, float]] = []
+    colours: list[str] = []
+    for sample, until in zip(samples, [*(s.seconds for s in samples[1:]), end], strict=True):
+        colour = STATE_COLOURS.get(sample.alarms.get(alarm, "INSUFFICIENT_DATA"), "#9e9e9e")
+        if colours and colours[-1] == colour:
+            spans[-1] = (spans[-1][0], until - spans[-1][0])
+        else:
+            spans.append((sample.seconds, until - sample.seconds))
+            colours.append(colour)
+    return spans, colours
+
+
 def draw(
     samples: list[Sample],
     new_config: str,
@@ -105,11 +122,8 @@ def draw(
             share_ax.axvline(sample.seconds, color="grey", linestyle=":")
             share_ax.annotate(sample.status, (sample.seconds, 102), fontsize=7, rotation=0)
     for row, name in enumerate(alarms):
-        for sample, until in zip(samples, [*times[1:], end], strict=True):
-            state = sample.alarms.get(name, "INSUFFICIENT_DATA")
-            colour = STATE_COLOURS.get(state, "#9e9e9e")
-            span = [(sample.seconds, until - sample.seconds)]
-            alarm_ax.broken_barh(span, (row - 0.4, 0.8), color=colour)
+        spans, colours = alarm_spans(samples, name, end)
+        alarm_ax.broken_barh(spans, (row - 0.4, 0.8), facecolors=colours)
     alarm_ax.set(
         yticks=range(len(alarms)),
         yticklabels=alarms,
