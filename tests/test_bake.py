@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import tarfile
 import tomllib
 from pathlib import Path
 
@@ -347,6 +348,28 @@ def test_the_suite_ran_on_the_python_it_should(
     assert version[2] < 4, f"3.11.{version[2]} already has the 3.11.4 APIs this run must miss"
 
 
+def check_artifacts(project: BakedProject, stdout: str) -> None:
+    """Every artifact of a passing local run is there and sound, where the pipeline reads it."""
+    root = project.path / "build/local/opt/ml/processing"
+    with tarfile.open(root / "model" / "model.tar.gz") as archive:
+        assert sorted(archive.getnames()) == ["code/inference.py", "model.joblib"]
+    evaluation = json.loads((root / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
+    # Where the pipeline's gate reads them (the baked suite ties them to SageMaker's fields).
+    score, baseline = evaluation["gate"]["score"], evaluation["gate"]["baseline"]
+    metric = project.answers["gate_metric"]
+    assert evaluation["gate"]["metric"] == metric
+    assert score >= float(project.answers["gate_threshold"])
+    assert score > baseline
+    report = (root / "report" / "report.md").read_text(encoding="utf-8")
+    assert "**Verdict: PASS**" in report
+    binary = project.answers["task"] == "binary"
+    for plot in ["confusion_matrix.png", *(["roc_curve.png"] if binary else [])]:
+        assert (root / "report" / plot).read_bytes().startswith(b"\x89PNG")
+    steps = [line.split()[0] for line in stdout.splitlines() if line[:1].isalpha()][:4]
+    assert steps == ["preprocess", "train", "evaluate", "report"]
+    assert f"verdict: PASS: {metric} {score:.4f} clears the threshold" in stdout
+
+
 def test_make_local_trains_on_its_own_data_or_the_gate_refuses(own_data: BakedProject) -> None:
     """Each table trains and passes the gate; the noise is refused, the baseline named."""
     _, _, setting, passes = datasets.for_answers(own_data.answers)
@@ -356,7 +379,7 @@ def test_make_local_trains_on_its_own_data_or_the_gate_refuses(own_data: BakedPr
     metric = own_data.answers["gate_metric"]
     if passes:
         assert local.returncode == 0, output[-3000:]
-        assert f"verdict: PASS: {metric} " in local.stdout
+        check_artifacts(own_data, local.stdout[local.stdout.index("preprocess ") :])
     else:
         # run-local exits 7 (the gate), which make reports before exiting 2 itself.
         assert "Error 7" in local.stderr, output[-3000:]
