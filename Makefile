@@ -49,7 +49,7 @@ test: install ## Run every template test: bake each option combination and gate 
 FAST_TESTS := tests/test_hooks.py tests/test_hostile.py tests/test_bake.py tests/test_docs.py \
 	tests/test_names.py tests/test_harness.py
 
-test-fast: install ## The fast tier (about a minute): hooks, hostile answers, file sets, docs, names
+test-fast: install ## The fast tier (about 20 s): hooks, hostile answers, file sets, docs, names
 	$(RUN) ruff check hooks tests
 	$(RUN) ruff format --check hooks tests
 	$(RUN) pytest -m "not slow" $(FAST_TESTS)
