@@ -55,8 +55,10 @@ def check_story(output: str, answers: dict[str, str], gate: bool) -> str:
     ]
     assert [re.sub(r"^\[\s*\d+\] ", "", line).split("  ")[0].strip() for line in lines] == expected
     status = "Approved" if answers["approval_mode"] == "automatic" else "PendingManualApproval"
-    # The versions come from the pipeline's Register step, run by the emulator, after its gate
-    # judged the answered metric (test_pipeline_bake.py builds only two combinations' definitions).
+    # The versions come from the pipeline's Register step, run by the emulator, which records the
+    # score under the answered metric's name (the story reads it there; a definition built for
+    # another metric records none, and the story shows nan). test_pipeline_bake.py builds only
+    # two combinations' definitions.
     assert re.search(rf"{answers['gate_metric']} \d\.\d{{4}} -> version 1 {status}", output)
     assert f"vs champion v1 (+0.0000) -> version 2 {status}" in output
     # The third merge's weaker model: refused by the champion gate, both scores printed, and

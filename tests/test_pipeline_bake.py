@@ -1,4 +1,5 @@
-"""Every option combination bakes a repo whose `pipeline definition` builds offline, as answered."""
+"""`pipeline definition` builds offline and carries the answers: the default answers', and a bake
+that changes every answer the definition carries."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 from conftest import COMBINATIONS, BakedProject
 
 # The default answers, and a combination that moves every answer the definition carries away
-# from its default. The other combinations' definitions are built and run by their stories
-# (tests/test_demo.py: `pipeline upsert`, then executions whose gate reads their metric and whose
-# Register step shows their approval status), so building them here again would add no check.
+# from its default. The other combinations' stories build and run theirs (tests/test_demo.py:
+# `pipeline upsert`, then executions whose Register step records the score under the answered
+# metric, with the answered approval status), and their baked suites hold the evaluate step's
+# options to config.py: building them here again would add no check.
 PIPELINE_COMBINATIONS = [
     COMBINATIONS[0],
     pytest.param(

@@ -87,7 +87,7 @@ def test_an_alarm_is_one_span_for_each_run_of_one_state() -> None:
     ]
     spans, colours = timeline.alarm_spans(samples, "5xx", 62.5)
     assert spans == [(0, 30), (30, 20), (50, 12.5)]
-    grey = timeline.STATE_COLOURS["INSUFFICIENT_DATA"]
+    grey = timeline.STATE_COLOURS[timeline.NO_DATA]
     assert colours == [timeline.STATE_COLOURS["OK"], timeline.STATE_COLOURS["ALARM"], grey]
 
 

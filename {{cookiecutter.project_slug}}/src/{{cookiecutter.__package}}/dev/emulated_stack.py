@@ -40,7 +40,8 @@ def _session() -> Any:
 def create_bucket(s3: Any, name: str) -> None:
     """Create a bucket in the project's region. CreateBucket names the region in LocationConstraint
     except for us-east-1, the default, which is left out (Amazon S3 API Reference,
-    CreateBucketConfiguration); S3 and moto answer InvalidLocationConstraint when it is named."""
+    CreateBucketConfiguration). Named, S3 answers InvalidLocationConstraint (boto/boto3#125), and
+    so does moto."""
     region = config.AWS_REGION
     where = {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else where))

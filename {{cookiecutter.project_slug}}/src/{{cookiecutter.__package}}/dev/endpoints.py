@@ -51,10 +51,10 @@ class Endpoints:
         self.rollback_seconds = rollback_seconds
         self.lock = threading.Lock()
         self.models: dict[tuple[str, str], Any] = {}  # (ModelDataUrl, ETag) -> loaded model
-        # The unpacked models, kept while the emulator serves: SageMaker untars a model at
-        # deployment into /opt/ml/model "for use by your inference code" (SageMaker API
-        # Reference, S3ModelDataSource), which may read it after model_fn. Removed by close()
-        # when the emulator stops.
+        # The unpacked models, kept while the emulator serves: SageMaker untars a gzip model
+        # "during model deployment", its files under /opt/ml/model "for use by your inference
+        # code" (SageMaker API Reference, S3ModelDataSource, CompressionType), which may read
+        # them after model_fn. Removed by close() when the emulator stops.
         self.model_dirs = tempfile.TemporaryDirectory(prefix="emulated-models-")
         self.armed_alarms: dict[str, str] = {}  # endpoint name -> alarm its next shift fires
         self.polls: dict[str, int] = {}  # endpoint name -> DescribeEndpoint calls in its shift

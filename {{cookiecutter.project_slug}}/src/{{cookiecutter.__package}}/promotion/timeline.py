@@ -18,7 +18,8 @@ from typing import Any
 
 # PendingProductionVariantSummary.VariantStatus values once the new fleet takes traffic.
 SHIFTING = {"ActivatingTraffic", "Baking"}
-STATE_COLOURS = {"OK": "#2e7d32", "ALARM": "#c62828", "INSUFFICIENT_DATA": "#9e9e9e"}
+NO_DATA = "INSUFFICIENT_DATA"  # an alarm's state before it has data, and grey for any other
+STATE_COLOURS = {"OK": "#2e7d32", "ALARM": "#c62828", NO_DATA: "#9e9e9e"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def alarm_spans(
     spans: list[tuple[float, float]] = []
     colours: list[str] = []
     for sample, until in zip(samples, [*(s.seconds for s in samples[1:]), end], strict=True):
-        colour = STATE_COLOURS.get(sample.alarms.get(alarm, "INSUFFICIENT_DATA"), "#9e9e9e")
+        state = sample.alarms.get(alarm, NO_DATA)
+        colour = STATE_COLOURS.get(state, STATE_COLOURS[NO_DATA])
         if colours and colours[-1] == colour:
             spans[-1] = (spans[-1][0], until - spans[-1][0])
         else:
