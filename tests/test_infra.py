@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from conftest import COMBINATIONS, TEMPLATE, bake, clean_env, run_tool, uv
+from conftest import COMBINATIONS, TEMPLATE, BakedProject, bake, clean_env, run_tool, uv
 
 STACK = "infra/stack.yml"
 CHECKOV_PROJECT = TEMPLATE / "tools" / "checkov"
@@ -37,7 +37,7 @@ def checkov() -> Path:
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Every combination's stack, each in its own bake (the linters need no environment)."""
+    """Every combination's stack, each in its own bake."""
     root = tmp_path_factory.mktemp("stacks")
     return [
         bake(root / str(combination.id), **combination.values[0]).path / STACK
@@ -95,28 +95,27 @@ def test_checkov_fails_no_check(stacks: list[Path], checkov: Path) -> None:
     assert result.returncode == 0
 
 
-def test_every_checkov_skip_says_why(stacks: list[Path]) -> None:
-    for stack in stacks:
-        template = cfn_yaml.load(str(stack))
-        skips = [
-            (name, skip)
-            for name, resource in template["Resources"].items()
-            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
-        ]
-        assert skips, f"{stack}: expected the justified skips (access-log bucket, log groups)"
-        short = [name for name, skip in skips if len(str(skip.get("comment", "")).split()) < 5]
-        assert short == [], f"{stack}: a skip without its reason"
+def test_every_checkov_skip_says_why(baked: BakedProject) -> None:
+    template = cfn_yaml.load(str(baked.path / STACK))
+    skips = [
+        (name, skip)
+        for name, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "expected the justified skips (access-log bucket, log group encryption)"
+    unexplained = [name for name, skip in skips if len(str(skip.get("comment", "")).split()) < 5]
+    assert unexplained == []
 
 
-def test_shellcheck_passes_on_the_bootstrap_script(stacks: list[Path]) -> None:
+def test_shellcheck_passes_on_the_bootstrap_script(baked: BakedProject) -> None:
     """`make bootstrap` runs infra/bootstrap.sh; its own test runs it against a stand-in CLI."""
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         if os.environ.get("CI") == "true":
             pytest.fail("shellcheck is missing under CI; .ci/run installs it with apt-get")
         pytest.skip("shellcheck is not installed")
-    scripts = [str(stack.parent / "bootstrap.sh") for stack in stacks]
+    script = baked.path / "infra" / "bootstrap.sh"
     result = subprocess.run(
-        [shellcheck, "--severity=style", *scripts], capture_output=True, text=True, check=False
+        [shellcheck, "--severity=style", str(script)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
