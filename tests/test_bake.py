@@ -204,6 +204,7 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/dev/test_emulator.py",
         "tests/dev/test_executor.py",
         "tests/dev/test_pipeline_execution.py",
+        "tests/dev/test_processes.py",
         "tests/dev/test_story.py",
         # The workflows.
         ".github/workflows/pr.yml",

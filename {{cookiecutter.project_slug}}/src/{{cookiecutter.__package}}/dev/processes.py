@@ -16,6 +16,7 @@ fine as they are).
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import runpy
 import subprocess
@@ -48,6 +49,12 @@ warnings.filterwarnings(
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _START_METHOD = "forkserver"
 _lock = threading.Lock()
+# Jobs start and end in several threads at once, and CPython lets two threads read one forkserver
+# child's exit status: Process.start() polls every child not yet joined (process._cleanup), and
+# the thread that reads second records 255 for a job that exited 0 (python/cpython#130895; its
+# fix, python/cpython#131440, is unmerged). So starting a process and reading its status take
+# this lock; waiting for its end does not.
+_reaping = threading.Lock()
 _context: multiprocessing.context.BaseContext | None = None
 
 
@@ -79,8 +86,8 @@ def warm_up() -> None:
 
 def _start_and_join(context: multiprocessing.context.BaseContext) -> None:
     process = context.Process(target=_nothing)  # type: ignore[attr-defined]
-    process.start()
-    process.join()
+    _start(process)
+    _exit_status_after(process, None)
 
 
 def _nothing() -> None:
@@ -111,13 +118,27 @@ def run_python(
     process = context.Process(  # type: ignore[attr-defined]
         target=_run_script, args=(paths[0], args, env, *paths[1:])
     )
-    process.start()
-    process.join(timeout)
-    if process.is_alive():
+    _start(process)
+    code = _exit_status_after(process, timeout)
+    if code is None:
         process.kill()
-        process.join()
-        return None
-    return process.exitcode
+        _exit_status_after(process, None)
+    return code
+
+
+def _start(process: multiprocessing.process.BaseProcess) -> None:
+    with _reaping:
+        process.start()
+
+
+def _exit_status_after(
+    process: multiprocessing.process.BaseProcess, timeout: float | None
+) -> int | None:
+    """Wait up to `timeout` seconds (None: for ever); the exit status, or None if it runs on."""
+    multiprocessing.connection.wait([process.sentinel], timeout)
+    with _reaping:
+        process.join(0)
+        return process.exitcode
 
 
 def _run_fresh(
