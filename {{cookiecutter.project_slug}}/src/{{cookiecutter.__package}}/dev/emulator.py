@@ -221,6 +221,24 @@ class Extensions:
         return package
 
 
+class _MotoApplication(DomainDispatcherApplication):
+    """moto's server application, remembering which of its backends serves each host name.
+
+    On every request moto finds out by listing its own package directory and trying its URL
+    patterns (over a millisecond, moto 5.2); the answer depends on the host name alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        """moto's answer for this host, found once (moto calls this holding its lock)."""
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
 class _QuietRequestHandler(MotoRequestHandler):
     """moto's request handler without a log line per request (they drown the progress lines)."""
 
@@ -241,8 +259,7 @@ def running(
     Pipeline executions run their jobs under `workdir` and leave them there to look at; without
     it, in a temporary directory that each execution removes when it ends.
     """
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    app = Extensions(moto_app, shift_seconds, rollback_seconds, workdir)
+    app = Extensions(_moto(), shift_seconds, rollback_seconds, workdir)
     server = make_server(HOST, port, app, threaded=True, request_handler=_QuietRequestHandler)
     url = f"http://{HOST}:{server.server_port}"
     # A short poll interval: shutdown() waits for it, and tests start many servers.
@@ -256,6 +273,21 @@ def running(
         thread.join()
         server.server_close()
         app.endpoints.close()
+
+
+_moto_lock = threading.Lock()
+_moto_app: _MotoApplication | None = None
+
+
+def _moto() -> _MotoApplication:
+    """moto's server application, one per process: it builds a Flask application for each
+    service on first use (a tenth of a short test's time), and keeps no AWS state itself (the
+    backends are the process's, and each server resets them)."""
+    global _moto_app  # made on first use
+    with _moto_lock:
+        if _moto_app is None:
+            _moto_app = _MotoApplication()
+        return _moto_app
 
 
 def _reset(url: str) -> None:
