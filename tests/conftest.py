@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import tomllib
@@ -171,9 +172,22 @@ class BakedProject:
         if check and result.returncode != 0:
             pytest.fail(
                 f"`{' '.join(command)}` exited {result.returncode} in {self.path.name}\n"
-                f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+                f"--- stdout ---\n{why(result.stdout)}\n--- stderr ---\n{result.stderr[-6000:]}"
             )
         return result
+
+
+# pytest's heading of the part of its report that says why each test failed.
+FAILURES = re.compile(r"^=+ FAILURES =+$", re.MULTILINE)
+
+
+def why(output: str, tail: int = 6000) -> str:
+    """The end of a command's output, and pytest's FAILURES section whole if it printed one:
+    a long warnings summary after it would push the reasons out of the tail alone."""
+    found = FAILURES.search(output)
+    if found is None or found.start() >= len(output) - tail:
+        return output[-tail:]
+    return f"{output[found.start() :][:30000]}\n[...]\n{output[-tail:]}"
 
 
 def recording_env(root: Path, record: Path) -> dict[str, str]:

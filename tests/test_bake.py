@@ -23,6 +23,7 @@ from conftest import (
     parse_everything,
     rendered_answers,
     uv,
+    why,
 )
 
 
@@ -322,7 +323,7 @@ def test_baked_repo_gate_passes_on_its_own_data(
     another table and changes nothing but the data-set lines of config.py."""
     own_data.run(*MAKE, "lint")
     result, _ = baked_suite
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert result.returncode == 0, why(result.stdout) + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
 
 

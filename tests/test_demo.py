@@ -22,6 +22,7 @@ from conftest import (
     recording_env,
     rendered_answers,
     uv,
+    why,
 )
 
 STAGES = [
@@ -111,7 +112,7 @@ def test_make_demo(tmp_path: Path) -> None:
         timeout=1200,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == 0, why(result.stdout, 4000) + result.stderr[-4000:]
     # A quiet first run: the bake, the install's one line, then the story (stderr included).
     before_story = result.stdout[: result.stdout.index("local AWS emulator on")].splitlines()
     assert len(before_story) + len(result.stderr.splitlines()) < 60, result.stdout[:4000]

@@ -1,5 +1,5 @@
-"""The test harness's own guard: a run under pytest-xdist that would lose its groups or their
-order stops."""
+"""The test harness's own guards: a run under pytest-xdist that would lose its groups or their
+order stops, and a failed baked suite's report keeps the reasons."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from conftest import OTHER_COMBINATIONS, TEMPLATE
+from conftest import OTHER_COMBINATIONS, TEMPLATE, why
 from conftest import pytest_xdist_node_collection_finished as collected
 
 
@@ -68,3 +68,14 @@ def test_the_longest_groups_come_first() -> None:
         *(f"tests/test_demo.py[{c.id}]" for c in OTHER_COMBINATIONS),
     ]
     assert groups[: len(expected)] == expected
+
+
+def test_a_failed_suites_reasons_survive_a_long_warnings_summary() -> None:
+    reasons = "=" * 20 + " FAILURES " + "=" * 20 + "\nE   AssertionError: the step that failed\n"
+    warnings = "=" * 20 + " warnings summary " + "=" * 20 + "\n" + "a warning\n" * 2000
+    shown = why("collected 600 items\n" + reasons + warnings + "1 failed, 599 passed\n")
+    assert "E   AssertionError: the step that failed" in shown
+    assert shown.endswith("1 failed, 599 passed\n")
+    # A short report, or one without the section, is only its tail.
+    assert why(reasons + "1 failed\n") == reasons + "1 failed\n"
+    assert why("x" * 7000) == "x" * 6000
