@@ -172,7 +172,7 @@ class BakedProject:
         if check and result.returncode != 0:
             pytest.fail(
                 f"`{' '.join(command)}` exited {result.returncode} in {self.path.name}\n"
-                f"--- stdout ---\n{why(result.stdout)}\n--- stderr ---\n{result.stderr[-6000:]}"
+                f"--- stdout ---\n{why(result.stdout)}\n--- stderr ---\n{why(result.stderr)}"
             )
         return result
 

@@ -251,3 +251,18 @@ def test_a_name_in_use_is_refused_as_sagemaker_refuses_it(seeded_aws: str) -> No
     sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])
     with pytest.raises(sm.exceptions.ClientError, match="already existing endpoint configuration"):
         sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])
+
+
+def test_each_emulator_starts_empty_though_they_share_motos_application(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One moto application serves every emulator of a process (its Flask apps are built once);
+    what a test created is gone in the next test's emulator all the same."""
+    served = []
+    for _ in range(2):
+        with emulator.running() as url:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            s3 = boto3.client("s3")
+            served.append([bucket["Name"] for bucket in s3.list_buckets()["Buckets"]])
+            s3.create_bucket(Bucket="left-behind")
+    assert served == [[], []]

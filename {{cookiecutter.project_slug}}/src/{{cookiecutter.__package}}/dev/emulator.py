@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import io
 import json
@@ -275,19 +276,12 @@ def running(
         app.endpoints.close()
 
 
-_moto_lock = threading.Lock()
-_moto_app: _MotoApplication | None = None
-
-
+@functools.cache
 def _moto() -> _MotoApplication:
     """moto's server application, one per process: it builds a Flask application for each
     service on first use (a tenth of a short test's time), and keeps no AWS state itself (the
     backends are the process's, and each server resets them)."""
-    global _moto_app  # made on first use
-    with _moto_lock:
-        if _moto_app is None:
-            _moto_app = _MotoApplication()
-        return _moto_app
+    return _MotoApplication()
 
 
 def _reset(url: str) -> None:
