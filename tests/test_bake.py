@@ -47,6 +47,9 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         f"{src}/config.py",
         f"{src}/errors.py",
         f"{src}/github.py",
+        # run-local's steps and the emulator's jobs as processes forked from a warm interpreter.
+        f"{src}/processes.py",
+        "tests/test_processes.py",
         *(
             f"{src}/cli/{name}.py"
             for name in (
@@ -184,7 +187,6 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
                 "expressions",
                 "invocations",
                 "pipelines",
-                "processes",
                 "protocol",
                 "schedules",
                 "story",
@@ -205,7 +207,6 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         "tests/dev/test_emulator.py",
         "tests/dev/test_executor.py",
         "tests/dev/test_pipeline_execution.py",
-        "tests/dev/test_processes.py",
         "tests/dev/test_story.py",
         # The workflows.
         ".github/workflows/pr.yml",

@@ -401,7 +401,7 @@ def test_wiring_the_step_code_cannot_see_fails_the_step_that_uses_it(
     before = versions()
     result = run(broken, tmp_path, capsys)
     assert result.code == ExitCode.FAILED
-    # Should another step fail too, say why (it did once: tests/dev/test_processes.py).
+    # Should another step fail too, say why (it did once: tests/test_processes.py).
     reasons = {name: result.step(name).get("FailureReason") for name in result.failed()}
     assert result.failed() == [step], reasons
     assert reason in result.step(step)["FailureReason"]

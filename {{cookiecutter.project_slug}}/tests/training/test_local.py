@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.__package }} import cli, config
+from {{ cookiecutter.__package }} import cli, config, processes
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.steps import evaluate
 from {{ cookiecutter.__package }}.training import local
@@ -69,6 +69,10 @@ def test_one_progress_line_per_step(run: tuple[LocalResult, list[str]]) -> None:
     assert [line.split()[0] for line in steps] == names
     assert all(line.split()[2] == "s" for line in steps)
     assert set(result.seconds) == set(names)
+    # Each step process's own peak, libraries included (forked from the warm interpreter where
+    # there is one: processes.py); more than the 20 MiB a bare interpreter holds.
+    if processes.warm():
+        assert all(result.peak_bytes[name] > 20 * 2**20 for name in names), result.peak_bytes
     # Under the preprocess line: how the target's labels were read.
     assert f"target {config.TARGET_COLUMN!r}: " in lines[1]
 

@@ -1,16 +1,14 @@
 """`make benchmark`: how long `run-local` takes, and its peak memory, on a generated table.
 
 Development tooling: it writes a table of ROWS x COLUMNS numbers with a learnable binary target
-to a scratch directory, runs `run-local` on it in a fresh process (as `make local` does), and
-prints the wall time of each step and of the whole run, and the largest resident memory any of
-its processes reached. Nothing here is used by the pipeline.
+to a scratch directory, runs `run-local` on it (its steps in their own processes, as `make local`
+runs them), and prints the wall time of each step and of the whole run, and the largest resident
+memory any step's process reached. Nothing here is used by the pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }}.errors import CliError
+from {{ cookiecutter.__package }}.training import local
 
 TARGET = "label"
-STEPS = ("preprocess", "train", "evaluate")
 
 
 def table(rows: int, columns: int, seed: int = config.RANDOM_SEED) -> pd.DataFrame:
@@ -36,24 +35,24 @@ def table(rows: int, columns: int, seed: int = config.RANDOM_SEED) -> pd.DataFra
     return frame
 
 
-def measure(data: Path, workdir: Path) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds, peak resident bytes, output) of one `run-local` on `data`."""
-    command = [
-        *(sys.executable, "-m", config.PACKAGE, "run-local", "--data", str(data)),
-        *("--target", TARGET, "--drop", "", "--positive-class", ""),
-        *("--workdir", str(workdir), "--threshold", "0.5"),
-    ]
+def measure(data: Path, workdir: Path) -> tuple[float, local.LocalResult]:
+    """(wall seconds, result) of one `run-local` on `data`, its step lines printed as they end."""
+    options = local.step_options(TARGET, drop=(), positive_class="")
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"run-local exited {result.returncode}:\n{result.stderr}")
-    # Every process waited for so far: run-local and its steps. CPU time holds still on a busy
-    # machine where wall time does not; ru_maxrss is the largest resident set of any of them
-    # (Linux reports kilobytes, macOS bytes).
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return seconds, usage.ru_utime + usage.ru_stime, peak, result.stdout
+    try:
+        result = local.run_local(data, workdir, threshold=0.5, options=options)
+    except CliError as error:
+        raise SystemExit(f"run-local failed: {error}") from error
+    return time.perf_counter() - started, result
+
+
+def peak_text(result: local.LocalResult) -> str:
+    """The largest resident memory of any step's process, and which step reached it."""
+    known = {step: peak for step, peak in result.peak_bytes.items() if peak is not None}
+    if not known:
+        return "peak memory not known on this platform"
+    step = max(known, key=lambda name: known[name])
+    return f"peak memory {known[step] / 2**20:.0f} MiB ({step})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         written = time.perf_counter() - started
         size = data.stat().st_size / 1e6
         print(f"table: {args.rows} rows x {args.columns} columns, {size:.1f} MB ({written:.1f} s)")
-        seconds, cpu, peak, output = measure(data, Path(scratch) / "work")
-    steps = [line for line in output.splitlines() if line.split(" ", 1)[0] in STEPS]
-    print("\n".join(steps))
-    print(f"run-local: {seconds:.1f} s ({cpu:.1f} s of CPU), peak memory {peak / 2**20:.0f} MiB")
+        seconds, result = measure(data, Path(scratch) / "work")
+    print(f"run-local: {seconds:.1f} s, {peak_text(result)}")
     return 0
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from {{ cookiecutter.__package }}.dev import processes
+from {{ cookiecutter.__package }} import processes
 from {{ cookiecutter.__package }}.training.local import pack_model
 
 OPT_ML = "/opt/ml"
@@ -318,7 +318,7 @@ def _run(
     started = time.monotonic()
     code = processes.run_python(
         script, args, env=env, cwd=cwd, stdout=stdout, stderr=stderr, timeout=timeout
-    )
+    ).status
     if code == 0:
         return
     if code is None:

@@ -22,8 +22,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from {{ cookiecutter.__package }} import aws
-from {{ cookiecutter.__package }}.dev import executor, processes
+from {{ cookiecutter.__package }} import aws, processes
+from {{ cookiecutter.__package }}.dev import executor
 
 
 @functools.cache

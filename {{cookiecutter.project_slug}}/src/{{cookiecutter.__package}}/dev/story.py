@@ -23,8 +23,8 @@ from unittest import mock
 
 import yaml
 
-from {{ cookiecutter.__package }} import aws, config
-from {{ cookiecutter.__package }}.dev import emulator, processes, story_monitoring
+from {{ cookiecutter.__package }} import aws, config, processes
+from {{ cookiecutter.__package }}.dev import emulator, story_monitoring
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 from {{ cookiecutter.__package }}.promotion import endpoint, history, registry
 from {{ cookiecutter.__package }}.training.interface import REPORT

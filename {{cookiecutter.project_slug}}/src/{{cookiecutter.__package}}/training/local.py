@@ -1,8 +1,9 @@
 """`run-local`: the pipeline's three steps as local processes, with SageMaker's path layout.
 
-Each step script runs unchanged, in its own Python process, against a scratch tree that mirrors
-the containers (<workdir>/opt/ml/processing/..., SM_CHANNEL_TRAIN, SM_MODEL_DIR). Between
-train and evaluate this module packs model.tar.gz, as SageMaker does after a training job.
+Each step script runs unchanged, in its own Python process (forked from a warm interpreter:
+processes.py), against a scratch tree that mirrors the containers
+(<workdir>/opt/ml/processing/..., SM_CHANNEL_TRAIN, SM_MODEL_DIR). Between train and evaluate
+this module packs model.tar.gz, as SageMaker does after a training job.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.__package }} import config
+from {{ cookiecutter.__package }} import config, processes
 from {{ cookiecutter.__package }}.errors import CliError, ExitCode
 
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
@@ -101,6 +101,8 @@ class LocalResult:
     champion_bar: float = 0.0
     champion_verdict: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    # Each step process's largest resident memory (None where it is not known: processes.py).
+    peak_bytes: dict[str, int | None] = field(default_factory=dict)
 
 
 def step_options(
@@ -177,9 +179,12 @@ def _run(
 ) -> LocalResult:
     layout.input_dir.mkdir(parents=True)
     shutil.copyfile(data, layout.input_dir / data.name)
+    # The libraries every step imports, once, before the first step's clock starts.
+    processes.warm_up(wait=True)
     seconds: dict[str, float] = {}
+    peaks: dict[str, int | None] = {}
 
-    seconds["preprocess"] = _step(
+    seconds["preprocess"], peaks["preprocess"] = _step(
         "preprocess",
         [
             *("--input-dir", str(layout.input_dir)),
@@ -196,7 +201,7 @@ def _run(
     # SageMaker downloads the train output into the training channel; a copy does the same.
     layout.train_channel.mkdir(parents=True)
     shutil.copyfile(layout.train_dir / TRAIN_FILE, layout.train_channel / TRAIN_FILE)
-    seconds["train"] = _step(
+    seconds["train"], peaks["train"] = _step(
         "train",
         config.command_line(options["train"]),
         env={"SM_CHANNEL_TRAIN": str(layout.train_channel), "SM_MODEL_DIR": str(layout.model_dir)},
@@ -204,7 +209,7 @@ def _run(
     )
     pack_model(layout.model_dir, layout.model_tar)
 
-    seconds["evaluate"] = _step(
+    seconds["evaluate"], peaks["evaluate"] = _step(
         "evaluate",
         [
             *("--model-dir", str(layout.model_tar.parent)),
@@ -218,7 +223,7 @@ def _run(
         log=log,
     )
 
-    seconds["report"] = _step(
+    seconds["report"], peaks["report"] = _step(
         "report",
         [
             *("--evaluation-dir", str(layout.evaluation_dir)),
@@ -252,6 +257,7 @@ def _run(
         champion_bar=bar,
         champion_verdict=champion.get("verdict", ""),
         seconds=seconds,
+        peak_bytes=peaks,
     )
 
 
@@ -261,36 +267,36 @@ def _step(
     env: dict[str, str],
     log: Callable[[str], None],
     aliases: dict[str, str] | None = None,
-) -> float:
-    """Run one step script in its own process; one progress line; CliError on failure."""
+) -> tuple[float, int | None]:
+    """Run one step script in its own process; one progress line; CliError on failure.
+    Its wall time and its peak memory."""
     script = STEPS_DIR / f"{name}.py"
     started = time.perf_counter()
-    result = subprocess.run(  # noqa: S603 - our own script, run by this same interpreter
-        [sys.executable, str(script), *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as logs:
+        out, err = Path(logs, "stdout"), Path(logs, "stderr")
+        finished = processes.run_python(
+            script, args, env={**os.environ, **env}, cwd=Path.cwd(), stdout=out, stderr=err
+        )
+        stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
     elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        message = _last_error(result.stderr)
+    if finished.status != 0:
+        message = _last_error(stderr)
         for scratch, original in (aliases or {}).items():
             message = message.replace(scratch, original)
-        if result.returncode == STEP_USAGE_ERROR and message:
+        if finished.status == STEP_USAGE_ERROR and message:
             raise CliError(f"{name}: {message}", ExitCode.USAGE)
-        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise CliError(f"{name} step failed (exit {result.returncode}):\n{tail}", ExitCode.ERROR)
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise CliError(f"{name} step failed (exit {finished.status}):\n{tail}", ExitCode.ERROR)
     # The steps print absolute paths; shown relative, as in the closing artifacts list.
-    summary = result.stdout.replace(f"{Path.cwd().as_posix()}/", "").strip().splitlines()
+    summary = stdout.replace(f"{Path.cwd().as_posix()}/", "").strip().splitlines()
     detail = summary[0].split(": ", 1)[-1] if summary else ""
     log(f"{name:<10} {elapsed:5.1f} s  {detail}")
     for extra in summary[1:]:
         log(f"{'':<10}         {extra.split(': ', 1)[-1]}")
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith(WARNING):
             log(f"{'':<10}         {line}")
-    return elapsed
+    return elapsed, finished.peak_bytes
 
 
 def _last_error(stderr: str) -> str:

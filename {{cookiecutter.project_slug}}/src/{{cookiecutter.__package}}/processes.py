@@ -1,16 +1,16 @@
-"""A job's Python entry point as its own local process, forked from an interpreter kept warm.
+"""A Python script as its own local process, forked from an interpreter kept warm.
 
-Development tooling for the emulator's pipeline executions. Every step script starts by importing
-pandas and scikit-learn, about a second each time on a laptop. So the scripts run in processes
-forked from one interpreter that has imported those libraries already (multiprocessing's
-forkserver, with its documented preload list): each step still gets its own process, its own
-environment, working directory, arguments, stdout and stderr, and its exit status, and runs the
-script file as `python3 script.py` would (`runpy.run_path` as `__main__`). One difference: exit
-handlers (`atexit`) a script registers do not run. Where forkserver does not exist (Windows),
-the script runs in a fresh interpreter instead: slower, same result. As with any use of
-multiprocessing, a plain script that starts the emulator needs `if __name__ == "__main__":`
-around its work, because each job imports the main script first (`python -m` and pytest are
-fine as they are).
+`run-local` runs the pipeline's step scripts this way, and so does the local emulator's pipeline
+executor. Every step script starts by importing pandas, scikit-learn and matplotlib, one to two
+seconds each time. So the scripts run in processes forked from one interpreter that has imported
+those libraries already (multiprocessing's forkserver, with its documented preload list): each
+job still gets its own process, its own environment, working directory, arguments, stdout and
+stderr, and its exit status, and runs the script file as `python3 script.py` would
+(`runpy.run_path` as `__main__`). One difference: exit handlers (`atexit`) a script registers do
+not run. Where forkserver does not exist (Windows), the script runs in a fresh interpreter
+instead: slower, same result. As with any use of multiprocessing, a plain script that runs jobs
+needs `if __name__ == "__main__":` around its work, because each job imports the main script first
+(`python -m` and pytest are fine as they are).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import sys
 import threading
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 # What the step scripts import: imported once in the warm interpreter. A script that imports
@@ -60,7 +61,7 @@ _context: multiprocessing.context.BaseContext | None = None
 
 def _warm_context() -> multiprocessing.context.BaseContext | None:
     global _context  # one warm interpreter per process, made on first use
-    if _START_METHOD not in multiprocessing.get_all_start_methods():
+    if not warm():
         return None
     with _lock:
         if _context is None:
@@ -77,10 +78,20 @@ def _warm_context() -> multiprocessing.context.BaseContext | None:
         return _context
 
 
-def warm_up() -> None:
-    """Start the warm interpreter now, in the background, so the first job does not wait."""
+def warm() -> bool:
+    """Whether jobs fork from a warm interpreter here (else each starts a fresh one)."""
+    return _START_METHOD in multiprocessing.get_all_start_methods()
+
+
+def warm_up(*, wait: bool = False) -> None:
+    """Start the warm interpreter now: in the background, so the first job does not wait, or
+    (`wait`) before returning, so that no job's time includes the libraries' import."""
     context = _warm_context()
-    if context is not None:
+    if context is None:
+        return
+    if wait:
+        _start_and_join(context)
+    else:
         threading.Thread(target=_start_and_join, args=(context,), daemon=True).start()
 
 
@@ -99,6 +110,17 @@ def job_environment(env: dict[str, str]) -> dict[str, str]:
     return {**{k: os.environ[k] for k in INHERITED if k in os.environ}, **env}
 
 
+@dataclass(frozen=True)
+class Finished:
+    """How a job ended."""
+
+    status: int | None  # its exit status; None: stopped at its timeout
+    # The largest resident memory its process reached (the libraries it forked with included,
+    # as a fresh interpreter would hold them); None where it is not known (a fresh interpreter,
+    # a job killed before it could say).
+    peak_bytes: int | None = None
+
+
 def run_python(
     script: Path,
     args: list[str],
@@ -108,22 +130,36 @@ def run_python(
     stdout: Path,
     stderr: Path,
     timeout: float | None = None,
-) -> int | None:
-    """Run `python3 script args` as its own process; its exit status, or None on timeout."""
+) -> Finished:
+    """Run `python3 script args` as its own process, up to `timeout` seconds; how it ended."""
     context = _warm_context()
     if context is None:
-        return _run_fresh(script, args, env, cwd, (stdout, stderr), timeout)
+        return Finished(_run_fresh(script, args, env, cwd, (stdout, stderr), timeout))
     # The process changes directory before it opens its logs: every path is absolute.
     paths = [str(path.resolve()) for path in (script, cwd, stdout, stderr)]
+    # The job's own account of its memory. A forked job is the warm interpreter's child, not
+    # this process's, so this process's resource.getrusage(RUSAGE_CHILDREN) never counts it.
+    usage, report = context.Pipe(duplex=False)  # type: ignore[attr-defined]
     process = context.Process(  # type: ignore[attr-defined]
-        target=_run_script, args=(paths[0], args, env, *paths[1:])
+        target=_run_script, args=(paths[0], args, env, *paths[1:], report)
     )
-    _start(process)
-    code = _exit_status_after(process, timeout)
-    if code is None:
-        process.kill()
-        _exit_status_after(process, None)
-    return code
+    with usage:
+        with report:
+            _start(process)
+        status = _exit_status_after(process, timeout)
+        if status is None:
+            process.kill()
+            _exit_status_after(process, None)
+            return Finished(None)
+        return Finished(status, _received(usage))
+
+
+def _received(usage: multiprocessing.connection.Connection) -> int | None:
+    """What the job sent before it ended; None if it ended without a word (os._exit)."""
+    try:
+        return usage.recv() if usage.poll() else None
+    except EOFError:
+        return None
 
 
 def _start(process: multiprocessing.process.BaseProcess) -> None:
@@ -165,7 +201,13 @@ def _run_fresh(
 
 
 def _run_script(
-    script: str, args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str
+    script: str,
+    args: list[str],
+    env: dict[str, str],
+    cwd: str,
+    stdout: str,
+    stderr: str,
+    report: multiprocessing.connection.Connection,
 ) -> None:
     """In the forked process: become `python3 script args` and exit with its status."""
     os.environ.clear()
@@ -188,7 +230,16 @@ def _run_script(
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    report.send(_peak_bytes())
     sys.exit(code)
+
+
+def _peak_bytes() -> int:
+    import resource  # POSIX only, as forkserver is
+
+    # Linux reports kilobytes, macOS bytes.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _exit_status(code: object) -> int:
