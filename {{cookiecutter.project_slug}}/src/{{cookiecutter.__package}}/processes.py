@@ -27,18 +27,25 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-# What the step scripts import: imported once in the warm interpreter. A script that imports
-# anything else imports it itself, as it would in its container.
+# What the step scripts import, and what those libraries import when first used (the Parquet
+# reader and writer, the model's column transformers, the PNG writer): imported once in the warm
+# interpreter. A script that imports anything else imports it itself, as in its container.
 PRELOAD = [
     "numpy",
     "pandas",
+    "pyarrow.parquet",
+    "pyarrow.dataset",
     "joblib",
+    "sklearn.compose",
+    "sklearn.impute",
     "sklearn.linear_model",
     "sklearn.metrics",
     "sklearn.model_selection",
     "sklearn.pipeline",
     "sklearn.preprocessing",
     "matplotlib.pyplot",
+    "matplotlib.backends.backend_agg",
+    "PIL.Image",
     __name__,
 ]
 # multiprocessing runs a `python -m module` main module again in each job, and runpy warns when
