@@ -53,7 +53,9 @@ PRELOAD = [
 warnings.filterwarnings(
     "ignore", r".* found in sys\.modules after import of package", RuntimeWarning, "runpy"
 )
-# A job's processes see the job's environment plus these, never the developer's credentials.
+# A job's processes see the environment it is given plus these. The emulator gives its jobs the
+# container's variables alone, never the developer's credentials; run-local gives its steps its
+# whole environment, as a shell would.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _START_METHOD = "forkserver"
 _lock = threading.Lock()
