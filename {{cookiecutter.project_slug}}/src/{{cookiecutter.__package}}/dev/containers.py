@@ -22,6 +22,7 @@ training) fails the job with a reason naming it.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,7 +120,10 @@ def download(s3: Any, uri: str, target: Path) -> None:
         relative = key[len(prefix) :].lstrip("/") or PurePosixPath(key).name
         destination = target.joinpath(*PurePosixPath(relative).parts)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(destination))
+        # One GetObject per object: download_file adds a HeadObject and a transfer manager of
+        # its own threads, which doubled the time of the SDK's 24-file driver channel.
+        with destination.open("wb") as file:
+            shutil.copyfileobj(s3.get_object(Bucket=bucket, Key=key)["Body"], file)
 
     # A code channel holds dozens of small files: fetch them side by side.
     with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
