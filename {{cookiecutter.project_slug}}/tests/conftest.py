@@ -3,9 +3,12 @@
 import functools
 import ipaddress
 import socket
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import botocore.client
 import botocore.loaders
 import botocore.session
 import pytest
@@ -54,12 +57,30 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def one_service_model_loader() -> Iterator[None]:
-    """Every botocore session of the run reads AWS's service models through one loader. moto's
-    mock_aws, the SDK and the commands start new sessions, and each new session would parse the
-    models' JSON again (SageMaker's alone is 2.6 MB): 144 s of this suite became 134 s."""
+    """Every botocore session of the run reads AWS's service models through one loader, and
+    builds each service's client class once.
+
+    moto's mock_aws, the SDK and the commands start new sessions, and each new session would
+    parse the models' JSON again (SageMaker's alone is 2.6 MB): 144 s of this suite became 134 s.
+    The suite then makes about 1,450 clients in some 70 sessions, and botocore builds a new class
+    for each (a method per operation, about 5 ms for SageMaker's). A class depends only on the
+    service model and the session's `creating-client-class` handlers, which a session registers
+    when it starts, so a session's classes are kept per service. Both patches go through
+    MonkeyPatch.setattr, which raises if botocore renames what they replace."""
+    build = botocore.client.ClientCreator._create_client_class
+    classes: weakref.WeakKeyDictionary[Any, dict[str, type]] = weakref.WeakKeyDictionary()
+
+    def one_class_per_session(creator: Any, service_name: str, service_model: Any) -> type:
+        per_session = classes.setdefault(creator._event_emitter, {})
+        key = f"{service_name}/{service_model.api_version}"
+        if key not in per_session:
+            per_session[key] = build(creator, service_name, service_model)
+        return per_session[key]
+
     with pytest.MonkeyPatch.context() as patch:
         shared = functools.cache(botocore.loaders.create_loader)
         patch.setattr(botocore.session, "create_loader", shared)
+        patch.setattr(botocore.client.ClientCreator, "_create_client_class", one_class_per_session)
         yield
 
 
