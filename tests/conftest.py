@@ -10,6 +10,7 @@ check evaluates them against the bake's stack, and the session ends with its fig
 from __future__ import annotations
 
 import ast
+import fcntl
 import json
 import os
 import re
@@ -295,9 +296,23 @@ def environment(root: Path, *python: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One environment with every dependency group of the generated project."""
-    return environment(tmp_path_factory.mktemp("shared-env"))
+def shared_venv(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One environment with every dependency group of the generated project, made once for all
+    of pytest-xdist's workers (the sharing pytest-xdist's documentation shows, under a lock).
+
+    uv links the packages from its cache without their bytecode, so the first run of a baked
+    suite in a new environment compiles what it imports: 140 CPU-seconds instead of 120."""
+    if worker_id == "master":
+        return environment(tmp_path_factory.mktemp("shared-env"))
+    root = tmp_path_factory.getbasetemp().parent / "shared-env"  # the run's, not the worker's
+    with (root.parent / "shared-env.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = root / "made"
+        if not made.exists():
+            shutil.rmtree(root, ignore_errors=True)  # what a worker that failed left
+            environment(root)
+            made.touch()
+    return root / "venv"
 
 
 # The baked `requires-python` says >=3.11, and 3.11.4 added APIs that later interpreters have and
