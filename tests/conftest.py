@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,6 +114,25 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.update(FAKE_AWS)
     env.update(extra)
     return env
+
+
+# cookiecutter renders each hook into a temporary file and never deletes it (cookiecutter#886,
+# closed as intended): about 100 files in the machine's temporary folder per `make test`. The
+# session's bakes keep them in the run's own folder instead, which pytest removes with old runs.
+@pytest.fixture(autouse=True, scope="session")
+def hook_scripts_in_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary files of in-process bakes (and of bake_env()'s processes) in this run's folder.
+    Not for every command: a baked suite's multiprocessing keeps its socket in the temporary
+    folder, and a deeper one would pass the 104 characters a socket path has on macOS."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("hook-scripts")))
+        yield
+
+
+def bake_env(**extra: str) -> dict[str, str]:
+    """clean_env() for a process that bakes (cookiecutter, cruft): its hook scripts' temporary
+    files go to this session's folder (hook_scripts_in_the_run)."""
+    return clean_env(TMPDIR=tempfile.gettempdir(), **extra)
 
 
 @dataclass

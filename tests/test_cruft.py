@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import TEMPLATE, clean_env
+from conftest import TEMPLATE, bake_env
 
 CRUFT = str(Path(sys.executable).with_name("cruft"))
 # The cruft the template's own tooling pins (pyproject.toml); the workflow must run the same one.
@@ -30,7 +30,7 @@ GIT_ENV = {
 
 def sh(*command: str, cwd: Path) -> str:
     result = subprocess.run(
-        command, cwd=cwd, env=clean_env(**GIT_ENV), capture_output=True, text=True, check=False
+        command, cwd=cwd, env=bake_env(**GIT_ENV), capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
@@ -76,7 +76,7 @@ def test_cruft_create_then_update(tmp_path: Path) -> None:
     bot = subprocess.run(
         ["bash", "-eo", "pipefail", "-c", apply["run"]],
         cwd=project,
-        env=clean_env(
+        env=bake_env(
             **GIT_ENV,
             GITHUB_OUTPUT=str(outputs),
             PATH=f"{fake_uv(tmp_path)}:{os.environ['PATH']}",
@@ -104,7 +104,7 @@ def test_cruft_create_then_update(tmp_path: Path) -> None:
     again = subprocess.run(
         ["bash", "-eo", "pipefail", "-c", apply["run"]],
         cwd=project,
-        env=clean_env(**GIT_ENV, GITHUB_OUTPUT=str(outputs),
+        env=bake_env(**GIT_ENV, GITHUB_OUTPUT=str(outputs),
                       PATH=f"{fake_uv(tmp_path)}:{os.environ['PATH']}"),
         capture_output=True, text=True, check=False,
     )  # fmt: skip

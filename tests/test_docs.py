@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE, clean_env
+from conftest import TEMPLATE, bake_env
 
 README = (TEMPLATE / "README.md").read_text(encoding="utf-8")
 
@@ -35,7 +35,7 @@ def test_console_example_is_what_a_user_sees(tmp_path: Path) -> None:
         [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
          *words[2:]],
         cwd=TEMPLATE,
-        env=clean_env(),
+        env=bake_env(),
         capture_output=True,
         text=True,
         check=False,

@@ -6,10 +6,11 @@ import json
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, clean_env, rendered_answers
+from conftest import TEMPLATE, bake_env, rendered_answers
 from cookiecutter.environment import StrictEnvironment
 
 HOOK = TEMPLATE / "hooks" / "pre_gen_project.py"
@@ -221,7 +222,7 @@ def test_a_normal_name_and_three_wrong_answers_in_one_pass(tmp_path: Path) -> No
         str(TEMPLATE), "project_name=Customer Churn Prediction Model",
         *(f"{key}={value}" for key, value in wrong.items()),
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, env=clean_env(), check=False)
+    result = subprocess.run(command, capture_output=True, text=True, env=bake_env(), check=False)
     assert result.returncode != 0
     lines = result.stderr.splitlines()
     # Ours lead; cookiecutter's own "Stopping generation" and its traceback come after.
@@ -239,7 +240,7 @@ def test_a_normal_name_and_three_wrong_answers_in_one_pass(tmp_path: Path) -> No
     fixed = subprocess.run(
         [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
          str(TEMPLATE), *(f"{k}={v}" for k, v in given.items())],
-        capture_output=True, text=True, env=clean_env(), check=False,
+        capture_output=True, text=True, env=bake_env(), check=False,
     )  # fmt: skip
     assert fixed.returncode == 0, fixed.stderr
     assert (tmp_path / "customer-churn-prediction-model" / "pyproject.toml").is_file()
@@ -311,3 +312,19 @@ def test_post_generation_leaves_an_enclosing_repository_alone(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert not (project / ".git").exists()
     assert "inside an existing git repository" in result.stdout
+
+
+def test_a_bake_keeps_its_hook_scripts_in_the_sessions_folder(tmp_path: Path) -> None:
+    """cookiecutter leaves each rendered hook in a temporary file (cookiecutter#886): the
+    session's bakes leave theirs in the run's folder, not in the machine's."""
+    folder = Path(tempfile.gettempdir())
+    assert folder.name.startswith("hook-scripts"), folder
+    before = set(folder.iterdir())
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
+         str(TEMPLATE)],
+        capture_output=True, text=True, env=bake_env(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    added = set(folder.iterdir()) - before
+    assert len(added) == 2, added  # pre_gen_project and post_gen_project

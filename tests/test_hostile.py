@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake, clean_env, parse_everything
+from conftest import TEMPLATE, bake, bake_env, parse_everything
 from cookiecutter.exceptions import FailedHookException
 
 LONG = "Model " * 40
@@ -106,7 +106,7 @@ def test_refusal_on_the_command_line_is_one_line(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=bake_env(),
         check=False,
     )  # fmt: skip
     assert result.returncode != 0
