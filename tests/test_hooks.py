@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake_env, rendered_answers
+from conftest import TEMPLATE, bake, bake_env, rendered_answers
 from cookiecutter.environment import StrictEnvironment
 
 HOOK = TEMPLATE / "hooks" / "pre_gen_project.py"
@@ -316,15 +316,17 @@ def test_post_generation_leaves_an_enclosing_repository_alone(tmp_path: Path) ->
 
 def test_a_bake_keeps_its_hook_scripts_in_the_sessions_folder(tmp_path: Path) -> None:
     """cookiecutter leaves each rendered hook in a temporary file (cookiecutter#886): the
-    session's bakes leave theirs in the run's folder, not in the machine's."""
+    session's bakes leave theirs in the run's folder, not in the machine's, whether cookiecutter
+    runs in this process (conftest's bake) or in its own (bake_env)."""
     folder = Path(tempfile.gettempdir())
     assert folder.name.startswith("hook-scripts"), folder
     before = set(folder.iterdir())
+    bake(tmp_path / "in-process")
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
-         str(TEMPLATE)],
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir",
+         str(tmp_path / "process"), str(TEMPLATE)],
         capture_output=True, text=True, env=bake_env(), check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     added = set(folder.iterdir()) - before
-    assert len(added) == 2, added  # pre_gen_project and post_gen_project
+    assert len(added) == 4, added  # pre_gen_project and post_gen_project, twice

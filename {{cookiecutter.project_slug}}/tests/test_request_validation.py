@@ -53,6 +53,21 @@ def test_every_strategy_policy_passes_the_contract() -> None:
             sm.update_endpoint(EndpointName="e", EndpointConfigName="c", DeploymentConfig=policy)
 
 
+def test_a_client_of_a_reused_class_is_still_checked() -> None:
+    """conftest.py builds one client class per session and service; the check belongs to each
+    client, so the second client of a class is checked as the first was. A new session builds
+    its own classes (its handlers may differ)."""
+    session = boto3.session.Session(region_name=config.AWS_REGION)
+    first, second = session.client("sagemaker"), session.client("sagemaker")
+    assert type(first) is type(second)
+    assert type(session.client("s3")) is not type(first)
+    other = boto3.session.Session(region_name=config.AWS_REGION).client("sagemaker")
+    assert type(other) is not type(first)
+    for sm in (second, other):
+        with Stubber(sm), pytest.raises(ContractError, match="'Approve' is not one of"):
+            sm.update_model_package(ModelPackageArn=PACKAGE_ARN, ModelApprovalStatus="Approve")
+
+
 def _policy(wait: int) -> dict:
     return {
         "BlueGreenUpdatePolicy": {

@@ -103,9 +103,9 @@ def draw(
     if not samples:
         return None
     try:
-        # A Figure of its own, not pyplot's: no global figure registry to close, no GUI backend
-        # to pick (there is no display on CI or in CodeBuild), as matplotlib's guide to drawing
-        # in a web server does it.
+        # A Figure of its own, not pyplot's: pyplot keeps every figure until it is closed and
+        # picks a GUI backend (there is no display on CI or in CodeBuild). matplotlib's gallery,
+        # "Embed in a web application server (Flask)", recommends exactly this outside pyplot.
         from matplotlib.figure import Figure
     except ImportError:
         return None
@@ -133,7 +133,7 @@ def draw(
     )
     alarm_ax.set_title("alarms: green OK, red ALARM, grey no data", fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Cropped to what is drawn, so long alarm names keep their margin: one layout pass where
-    # tight_layout took a second (a quarter of the drawing's time).
+    # Cropped to what is drawn while saving, so long alarm names keep their margin.
+    # tight_layout would draw the figure once more first: a quarter of the drawing's time.
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return path
