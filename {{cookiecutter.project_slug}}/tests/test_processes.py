@@ -3,6 +3,9 @@ its own peak memory."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,3 +97,51 @@ def test_each_job_reports_its_own_peak_memory(tmp_path: Path) -> None:
 
 def test_a_job_that_ends_without_a_word_still_has_its_status(tmp_path: Path) -> None:
     assert _held(tmp_path, 1, "os._exit") == processes.Finished(0)
+
+
+# A main script run as `python main.py`, as pytest's console script is: it imports a module that
+# notes each interpreter that imports it, then runs three jobs.
+MAIN_SCRIPT = """\
+import sys
+from pathlib import Path
+
+import noted
+
+from {{ cookiecutter.__package }} import processes
+
+if __name__ == "__main__":
+    processes.PRELOAD[:] = [processes.__name__]  # the libraries are not what this is about
+    folder = Path(sys.argv[1])
+    for index in range(3):
+        processes.run_python(
+            folder / "exiter.py", ["0", "0"], env={}, cwd=folder,
+            stdout=folder / f"{index}.out", stderr=folder / f"{index}.err",
+        )
+"""
+
+
+@pytest.mark.skipif(not processes.warm(), reason="no forkserver here: jobs run fresh")
+def test_a_main_scripts_imports_are_made_once_not_in_every_job(tmp_path: Path) -> None:
+    """multiprocessing runs the main script again in each job; what it imports comes from the
+    warm interpreter, so a job under pytest's console script does not import pytest again."""
+    (tmp_path / "exiter.py").write_text(EXITER)
+    (tmp_path / "main.py").write_text(MAIN_SCRIPT)
+    library = tmp_path / "library"
+    library.mkdir()
+    path = os.environ.get("PYTHONPATH")
+    (library / "noted.py").write_text(
+        "import os, pathlib\n"
+        "with (pathlib.Path(__file__).parent / 'importers').open('a') as f:\n"
+        "    f.write(f'{os.getpid()}\\n')\n"
+    )
+    subprocess.run(
+        [sys.executable, str(tmp_path / "main.py"), str(tmp_path)],
+        # On Python 3.11 the warm interpreter has the environment's path, not the script's
+        # (python/cpython#117378, fixed in later releases).
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(library), path]))},
+        check=True,
+        timeout=120,
+    )
+    importers = (library / "importers").read_text().split()
+    # The script's own interpreter and the warm one; each job would add one more.
+    assert len(importers) == 2, f"{len(importers)} interpreters imported it: {importers}"
