@@ -90,7 +90,7 @@ def _main_imports() -> list[str]:
     multiprocessing runs the main module again in each job, as `__mp_main__` (not a package's
     `__main__`), before the job's own work. A `python -m module` main is preloaded by name. A
     script cannot be: forkserver's `"__main__"` preload entry never received the script's path
-    before Python 3.13 (python/cpython#126631, python/cpython#137996), so each job runs the
+    on Python 3.11 and 3.12 (python/cpython#126631, python/cpython#137996), so each job runs the
     script and imports what it imports. For pytest's console script that was pytest itself,
     0.2 CPU-seconds a job and a fifth of the baked suite's time. The modules the script imports
     at its top level, and this process has imported already, are preloaded instead: the job
