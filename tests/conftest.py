@@ -321,7 +321,7 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pat
     of pytest-xdist's workers (the sharing pytest-xdist's documentation shows, under a lock).
 
     uv links the packages from its cache without their bytecode, so the first run of a baked
-    suite in a new environment compiles what it imports: 140 CPU-seconds instead of 120."""
+    suite in a new environment compiles what it imports: 10 to 40 CPU-seconds more than the next."""
     if worker_id == "master":
         return environment(tmp_path_factory.mktemp("shared-env"))
     root = tmp_path_factory.getbasetemp().parent / "shared-env"  # the run's, not the worker's

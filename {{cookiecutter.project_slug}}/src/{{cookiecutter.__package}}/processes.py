@@ -50,7 +50,7 @@ PRELOAD = [
     __name__,
 ]
 # multiprocessing runs a `python -m module` main module again in each job, and runpy warns when
-# the warm interpreter has imported it already (_main_imports has it imported, to make that free).
+# the warm interpreter has imported it already (_main_imports preloads it, to make that free).
 warnings.filterwarnings(
     "ignore", r".* found in sys\.modules after import of package", RuntimeWarning, "runpy"
 )
@@ -92,7 +92,7 @@ def _main_imports() -> list[str]:
     script cannot be: forkserver's `"__main__"` preload entry never received the script's path
     on Python 3.11 and 3.12 (python/cpython#126631, python/cpython#137996), so each job runs the
     script and imports what it imports. For pytest's console script that was pytest itself,
-    0.2 CPU-seconds a job and a fifth of the baked suite's time. The modules the script imports
+    0.2 CPU-seconds a job and a fifth of `make test`'s time. The modules the script imports
     at its top level, and this process has imported already, are preloaded instead: the job
     then runs only the script's own lines."""
     main = sys.modules["__main__"]
